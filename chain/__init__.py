@@ -1,0 +1,1 @@
+"""Blockchain anchoring of journey-event hashes on a permissioned EVM. (Next issue.)"""

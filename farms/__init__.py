@@ -1,0 +1,1 @@
+"""Farm management: farms, plots, plantings and the farm log."""

@@ -1,0 +1,212 @@
+"""JSON API for farms, plots, plantings and logs (documented in farms/openapi.yaml)."""
+import datetime as dt
+import json
+
+from flask import g, jsonify, request
+
+from farms import service
+from farms.forms import FarmForm, LogForm, PlantingForm, PlotForm
+from farms.models import LOG_KINDS, MU_IN_M2
+from web.api import ApiError, api_blueprint, json_body, paginated, validated
+from web.fields import from_utc_naive
+from web.permissions import Access
+
+bp = api_blueprint("farms_api", __name__)
+
+
+def _date(value):
+    return value.isoformat() if value else None
+
+
+def farm_json(farm):
+    return {"id": farm.id, "name": farm.name, "organisation_id": farm.organisation_id,
+            "county_code": farm.county_id, "address": farm.address, "latitude": farm.latitude,
+            "longitude": farm.longitude, "certifications": service.farm_certifications(farm)}
+
+
+def plot_json(plot):
+    return {"id": plot.id, "farm_id": plot.farm_id, "name": plot.name, "kind": plot.kind,
+            "area_m2": round(plot.area_m2, 2), "area_mu": round(plot.area_m2 / MU_IN_M2, 3),
+            "geometry": json.loads(plot.geometry) if plot.geometry else None,
+            "notes": plot.notes}
+
+
+def planting_json(planting):
+    return {"id": planting.id, "plot_id": planting.plot_id, "crop_id": planting.crop_id,
+            "crop": planting.crop.code, "variety": planting.variety,
+            "start_method": planting.start_method, "start_date": _date(planting.start_date),
+            "expected_harvest": _date(planting.expected_harvest), "ended_on": _date(planting.ended_on),
+            "notes": planting.notes}
+
+
+def log_json(log, plots=None):
+    plot_ids = [p.id for p in plots] if plots is not None else \
+        [p.id for p in service.plots_of_logs([log])[log.id]]
+    body = {"id": log.id, "farm_id": log.farm_id, "kind": log.kind,
+            "timestamp": from_utc_naive(log.timestamp).isoformat(), "plots": plot_ids,
+            "planting_id": log.planting_id, "notes": log.notes, "quantity": log.quantity,
+            "unit": log.unit, "created_by": log.created_by_id}
+    if log.kind == "input":
+        body.update({"input_product_id": log.input_product_id, "input_category": log.input_category,
+                     "product_name": log.product_name, "active_ingredient": log.active_ingredient,
+                     "dose": log.dose, "dose_unit": log.dose_unit, "phi_days": log.phi_days,
+                     "input_lot": log.input_lot})
+    elif log.kind == "activity":
+        body["activity_kind"] = log.activity_kind
+    elif log.kind == "harvest":
+        body["lot_number"] = log.lot_number
+    return body
+
+
+def _validated_farm(partial=False):
+    return validated(FarmForm, json_body(), partial=partial)
+
+
+# --------------------------------------------------------------- farms
+
+@bp.get("/farms")
+def list_farms():
+    query = service.visible_farms(g.user).order_by(service.Farm.id)
+    return paginated(query, farm_json)
+
+
+@bp.post("/farms")
+def create_farm():
+    data = _validated_farm()
+    farm = service.create_farm(g.user, data)
+    return jsonify(farm_json(farm)), 201
+
+
+@bp.get("/farms/<int:farm_id>")
+def get_farm(farm_id):
+    return jsonify(farm_json(service.get_farm(g.user, farm_id)))
+
+
+@bp.patch("/farms/<int:farm_id>")
+def update_farm(farm_id):
+    farm = service.get_farm(g.user, farm_id, Access.MANAGE)
+    data = _validated_farm(partial=True)
+    return jsonify(farm_json(service.update_farm(g.user, farm, data)))
+
+
+# --------------------------------------------------------------- plots
+
+@bp.get("/farms/<int:farm_id>/plots")
+def list_plots(farm_id):
+    farm = service.get_farm(g.user, farm_id)
+    return paginated(service.plots_of(farm), plot_json)
+
+
+@bp.post("/farms/<int:farm_id>/plots")
+def create_plot(farm_id):
+    farm = service.get_farm(g.user, farm_id, Access.MANAGE)
+    data = validated(PlotForm, _geometry_as_text(json_body()))
+    return jsonify(plot_json(service.create_plot(g.user, farm, data))), 201
+
+
+@bp.get("/plots/<int:plot_id>")
+def get_plot(plot_id):
+    return jsonify(plot_json(service.get_plot(g.user, plot_id)))
+
+
+@bp.patch("/plots/<int:plot_id>")
+def update_plot(plot_id):
+    plot = service.get_plot(g.user, plot_id, Access.MANAGE)
+    data = validated(PlotForm, _geometry_as_text(json_body()), partial=True)
+    return jsonify(plot_json(service.update_plot(g.user, plot, data)))
+
+
+def _geometry_as_text(data):
+    if isinstance(data.get("geometry"), dict):
+        data = dict(data, geometry=json.dumps(data["geometry"]))
+    return data
+
+
+# --------------------------------------------------------------- plantings
+
+@bp.get("/plots/<int:plot_id>/plantings")
+def list_plantings(plot_id):
+    plot = service.get_plot(g.user, plot_id)
+    return paginated(service.plantings_of(plot), planting_json)
+
+
+@bp.post("/plots/<int:plot_id>/plantings")
+def create_planting(plot_id):
+    plot = service.get_plot(g.user, plot_id, Access.LOG)
+    data = validated(PlantingForm, json_body())
+    return jsonify(planting_json(service.create_planting(g.user, plot, data))), 201
+
+
+@bp.get("/plantings/<int:planting_id>")
+def get_planting(planting_id):
+    return jsonify(planting_json(service.get_planting(g.user, planting_id)))
+
+
+@bp.patch("/plantings/<int:planting_id>")
+def update_planting(planting_id):
+    planting = service.get_planting(g.user, planting_id, Access.LOG)
+    data = validated(PlantingForm, json_body(), partial=True)
+    return jsonify(planting_json(service.update_planting(g.user, planting, data)))
+
+
+# --------------------------------------------------------------- logs
+
+def _date_arg(name):
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(400, "bad_request", "invalid filter", {name: "a date like 2026-05-01"}) from None
+
+
+def _int_arg(name):
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ApiError(400, "bad_request", "invalid filter", {name: "a whole number"}) from None
+
+
+@bp.get("/farms/<int:farm_id>/logs")
+def list_logs(farm_id):
+    farm = service.get_farm(g.user, farm_id)
+    kind = request.args.get("kind") or None
+    if kind and kind not in LOG_KINDS:
+        raise ApiError(400, "bad_request", "invalid filter", {"kind": f"one of {', '.join(LOG_KINDS)}"})
+    plot_id = _int_arg("plot")
+    query = service.logs_query(g.user, farm=farm, plot=plot_id, kind=kind,
+                               since=_date_arg("from"), until=_date_arg("to"))
+    return paginated(query, log_json)
+
+
+@bp.post("/farms/<int:farm_id>/logs")
+def create_log(farm_id):
+    farm = service.get_farm(g.user, farm_id, Access.LOG)
+    data = validated(LogForm, json_body(), farm=farm)
+    return jsonify(log_json(service.create_log(g.user, farm, data))), 201
+
+
+@bp.get("/logs/<int:log_id>")
+def get_log(log_id):
+    return jsonify(log_json(service.get_log(g.user, log_id)))
+
+
+# --------------------------------------------------------------- catalogues
+
+@bp.get("/crops")
+def list_crops():
+    return jsonify({"items": [{"id": c.id, "code": c.code, "name_zh": c.name_zh, "name_en": c.name_en,
+                               "category": c.category, "default_unit": c.default_unit}
+                              for c in service.crops()]})
+
+
+@bp.get("/input-products")
+def list_input_products():
+    return jsonify({"items": [{"id": p.id, "code": p.code, "name_zh": p.name_zh, "name_en": p.name_en,
+                               "category": p.category, "active_ingredient": p.active_ingredient,
+                               "phi_days": p.phi_days, "default_unit": p.default_unit}
+                              for p in service.input_products()]})

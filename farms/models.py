@@ -1,0 +1,138 @@
+"""Farm management models, after farmOS: farm -> plot -> planting, and the farm log."""
+import peewee as pw
+
+from web.accounts.models import Organisation, User, utcnow
+from web.db import BaseModel
+from web.divisions import Division
+
+MU_IN_M2 = 2000 / 3  # 1 亩 = 666.67 m²
+
+PLOT_KINDS = ("field", "orchard", "pond", "greenhouse")
+CERTIFICATION_KINDS = ("green_food", "organic", "geographical_indication")
+CROP_CATEGORIES = ("grain", "fruit", "tea", "oil", "aquatic", "vegetable")
+INPUT_CATEGORIES = ("insecticide", "fungicide", "acaricide", "herbicide", "fertiliser",
+                    "growth_regulator", "other")
+PESTICIDE_CATEGORIES = ("insecticide", "fungicide", "acaricide", "herbicide", "growth_regulator")
+LOG_KINDS = ("seeding", "input", "activity", "observation", "harvest")
+ACTIVITY_KINDS = ("irrigation", "pruning", "weeding", "thinning", "bagging", "tillage",
+                  "mowing", "feeding", "water_change", "other")
+MEMBER_ROLES = ("owner", "worker")
+START_METHODS = ("sown", "transplanted")
+
+
+class Farm(BaseModel):
+    name = pw.CharField(max_length=120)
+    organisation = pw.ForeignKeyField(Organisation, backref="farms")
+    county = pw.ForeignKeyField(Division, column_name="county_code")
+    address = pw.CharField(max_length=255, default="")
+    latitude = pw.FloatField(null=True)
+    longitude = pw.FloatField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("organisation", "name"), True),)
+
+
+class FarmMember(BaseModel):
+    farm = pw.ForeignKeyField(Farm, backref="members", on_delete="CASCADE")
+    user = pw.ForeignKeyField(User, backref="farm_memberships", on_delete="CASCADE")
+    role = pw.CharField(max_length=8)
+
+    class Meta:
+        indexes = ((("farm", "user"), True),)
+
+
+class Certification(BaseModel):
+    farm = pw.ForeignKeyField(Farm, backref="certifications", on_delete="CASCADE")
+    kind = pw.CharField(max_length=32)
+    number = pw.CharField(max_length=64, default="")
+    valid_until = pw.DateField(null=True)
+
+
+class Plot(BaseModel):
+    farm = pw.ForeignKeyField(Farm, backref="plots")
+    name = pw.CharField(max_length=80)
+    kind = pw.CharField(max_length=16)
+    area_m2 = pw.FloatField()
+    # Optional GeoJSON Polygon, as text.
+    geometry = pw.TextField(null=True)
+    notes = pw.TextField(default="")
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("farm", "name"), True),)
+
+    @property
+    def area_mu(self):
+        return self.area_m2 / MU_IN_M2
+
+
+class Crop(BaseModel):
+    code = pw.CharField(max_length=32, unique=True)
+    name_zh = pw.CharField(max_length=64)
+    name_en = pw.CharField(max_length=64)
+    category = pw.CharField(max_length=16)
+    default_unit = pw.CharField(max_length=16, default="kg")
+
+
+class Planting(BaseModel):
+    plot = pw.ForeignKeyField(Plot, backref="plantings")
+    crop = pw.ForeignKeyField(Crop)
+    variety = pw.CharField(max_length=80, default="")
+    start_method = pw.CharField(max_length=16, default="sown")
+    start_date = pw.DateField()
+    expected_harvest = pw.DateField(null=True)
+    ended_on = pw.DateField(null=True)
+    notes = pw.TextField(default="")
+    created_at = pw.DateTimeField(default=utcnow)
+
+
+class InputProduct(BaseModel):
+    """Catalogue of common inputs; the pre-harvest interval is the usual label value."""
+
+    code = pw.CharField(max_length=48, unique=True)
+    name_zh = pw.CharField(max_length=64)
+    name_en = pw.CharField(max_length=64)
+    category = pw.CharField(max_length=20)
+    active_ingredient = pw.CharField(max_length=120, default="")
+    phi_days = pw.IntegerField(default=0)
+    default_unit = pw.CharField(max_length=16, default="ml/亩")
+
+
+class Log(BaseModel):
+    """One entry of the farm log. Kind-specific columns are empty for other kinds."""
+
+    farm = pw.ForeignKeyField(Farm, backref="logs")
+    kind = pw.CharField(max_length=16)
+    timestamp = pw.DateTimeField()  # UTC
+    planting = pw.ForeignKeyField(Planting, null=True, backref="logs")
+    notes = pw.TextField(default="")
+    # The log's quantity: seed amount, irrigation volume, harvest weight, ...
+    quantity = pw.FloatField(null=True)
+    unit = pw.CharField(max_length=16, default="")
+    # input
+    input_product = pw.ForeignKeyField(InputProduct, null=True)
+    input_category = pw.CharField(max_length=20, default="")
+    product_name = pw.CharField(max_length=120, default="")
+    active_ingredient = pw.CharField(max_length=120, default="")
+    dose = pw.FloatField(null=True)
+    dose_unit = pw.CharField(max_length=16, default="")
+    phi_days = pw.IntegerField(null=True)
+    input_lot = pw.CharField(max_length=64, default="")
+    # activity
+    activity_kind = pw.CharField(max_length=20, default="")
+    # harvest
+    lot_number = pw.CharField(max_length=64, default="")
+    created_by = pw.ForeignKeyField(User, null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("farm", "timestamp"), False),)
+
+
+class LogPlot(BaseModel):
+    log = pw.ForeignKeyField(Log, backref="log_plots", on_delete="CASCADE")
+    plot = pw.ForeignKeyField(Plot, backref="plot_logs")
+
+    class Meta:
+        indexes = ((("log", "plot"), True), (("plot", "log"), False))

@@ -1,0 +1,383 @@
+"""Farm management: the only door into farms, plots, plantings and the farm log.
+
+Every function that acts for a user takes that user and checks access
+through ``web.permissions``; callers never filter farms themselves.
+"""
+import datetime as dt
+import json
+
+import peewee as pw
+from flask_babel import gettext as _
+
+from farms import catalogue
+from farms.models import (LOG_KINDS, MU_IN_M2, PESTICIDE_CATEGORIES, Certification, Crop, Farm,
+                          FarmMember, InputProduct, Log, LogPlot, Planting, Plot)
+from web import divisions
+from web.accounts import service as accounts
+from web.accounts.models import utcnow
+from web.db import Conflict, ValidationError, database
+from web.fields import to_utc_naive
+from web.permissions import Access, Denied, farm_access, farm_scope, require
+
+# ---------------------------------------------------------------- access
+
+
+def visible_farms(user):
+    """A query of the farms ``user`` may view (empty for nobody)."""
+    scope = farm_scope(user)
+    query = Farm.select()
+    if scope.everything:
+        return query
+    if scope.member_user_id is not None:
+        member_farms = FarmMember.select(FarmMember.farm).where(FarmMember.user == scope.member_user_id)
+        return query.where(Farm.id.in_(member_farms))
+    if scope.organisation_id is not None:
+        return query.where(Farm.organisation == scope.organisation_id)
+    if scope.division_prefix is not None:
+        return query.where(Farm.county.startswith(scope.division_prefix))
+    return query.where(pw.SQL("1 = 0"))
+
+
+def member_role(user, farm):
+    if user is None:
+        return None
+    member = FarmMember.get_or_none((FarmMember.farm == farm) & (FarmMember.user == user))
+    return member.role if member else None
+
+
+def access_to(user, farm):
+    return farm_access(user, farm, member_role(user, farm))
+
+
+def get_farm(user, farm_id, need=Access.VIEW):
+    farm = Farm.get_or_none(Farm.id == farm_id)
+    if farm is None:
+        raise Denied(404, "farm not found")
+    require(access_to(user, farm), need)
+    return farm
+
+
+def get_plot(user, plot_id, need=Access.VIEW):
+    plot = Plot.select(Plot, Farm).join(Farm).where(Plot.id == plot_id).first()
+    if plot is None:
+        raise Denied(404, "plot not found")
+    require(access_to(user, plot.farm), need)
+    return plot
+
+
+def get_planting(user, planting_id, need=Access.VIEW):
+    planting = (Planting.select(Planting, Plot, Farm, Crop).join(Plot).join(Farm)
+                .switch(Planting).join(Crop).where(Planting.id == planting_id).first())
+    if planting is None:
+        raise Denied(404, "planting not found")
+    require(access_to(user, planting.plot.farm), need)
+    return planting
+
+
+def get_log(user, log_id):
+    log = Log.select(Log, Farm).join(Farm).where(Log.id == log_id).first()
+    if log is None:
+        raise Denied(404, "log not found")
+    require(access_to(user, log.farm), Access.VIEW)
+    return log
+
+
+# ---------------------------------------------------------------- farms
+
+
+def _check_county(code):
+    division = divisions.get(code) if code else None
+    if division is None or division.level != "county":
+        raise ValidationError(_("Unknown county."), {"county_code": _("Choose a county-level division code.")})
+
+
+def create_farm(user, data):
+    """Create a farm; a farmer who creates one becomes its owner."""
+    if user is None or user.role not in ("admin", "farmer"):
+        raise Denied(403, "only farmers and administrators create farms")
+    _check_county(data.get("county_code"))
+    with database.atomic():
+        organisation = user.organisation
+        if organisation is None:
+            organisation = accounts.get_or_create_organisation(data["name"], "farm",
+                                                               division_code=data["county_code"])
+        if Farm.get_or_none((Farm.organisation == organisation) & (Farm.name == data["name"])):
+            raise Conflict(_("A farm with this name exists already."), {"name": _("Already taken.")})
+        farm = Farm.create(organisation=organisation, name=data["name"], county=data["county_code"],
+                           address=data.get("address") or "", latitude=data.get("latitude"),
+                           longitude=data.get("longitude"))
+        _set_certifications(farm, data.get("certifications") or [])
+        if user.role == "farmer":
+            FarmMember.create(farm=farm, user=user, role="owner")
+    return farm
+
+
+def update_farm(user, farm, data):
+    require(access_to(user, farm), Access.MANAGE)
+    if "county_code" in data:
+        _check_county(data["county_code"])
+    with database.atomic():
+        for key in ("name", "address", "latitude", "longitude"):
+            if key in data:
+                setattr(farm, key, data[key] if data[key] is not None or key in ("latitude", "longitude") else "")
+        if "county_code" in data:
+            farm.county = data["county_code"]
+        clash = Farm.get_or_none((Farm.organisation == farm.organisation_id) & (Farm.name == farm.name)
+                                 & (Farm.id != farm.id))
+        if clash:
+            raise Conflict(_("A farm with this name exists already."), {"name": _("Already taken.")})
+        farm.save()
+        if "certifications" in data:
+            _set_certifications(farm, data["certifications"] or [])
+    return farm
+
+
+def _set_certifications(farm, kinds):
+    Certification.delete().where((Certification.farm == farm)
+                                 & Certification.kind.not_in(list(kinds) or [""])).execute()
+    present = {c.kind for c in Certification.select().where(Certification.farm == farm)}
+    for kind in kinds:
+        if kind not in present:
+            Certification.create(farm=farm, kind=kind)
+
+
+def add_member(farm, user, role):
+    if role not in ("owner", "worker"):
+        raise ValidationError("invalid role", {"role": "owner or worker"})
+    if user.role != "farmer":
+        raise ValidationError("only farmers work on farms", {"user": "not a farmer"})
+    member, created = FarmMember.get_or_create(farm=farm, user=user, defaults={"role": role})
+    if not created and member.role != role:
+        member.role = role
+        member.save()
+    return member
+
+
+def farm_certifications(farm):
+    return [c.kind for c in Certification.select().where(Certification.farm == farm).order_by(Certification.kind)]
+
+
+def farm_members(farm):
+    return list(FarmMember.select(FarmMember, accounts.User).join(accounts.User)
+                .where(FarmMember.farm == farm).order_by(FarmMember.role, accounts.User.username))
+
+
+# ---------------------------------------------------------------- plots
+
+
+def area_to_m2(area, unit):
+    return area * MU_IN_M2 if unit == "mu" else area
+
+
+def plots_of(farm):
+    return Plot.select().where(Plot.farm == farm).order_by(Plot.name)
+
+
+def create_plot(user, farm, data):
+    require(access_to(user, farm), Access.MANAGE)
+    with database.atomic():
+        if Plot.get_or_none((Plot.farm == farm) & (Plot.name == data["name"])):
+            raise Conflict(_("A plot with this name exists on this farm."), {"name": _("Already taken.")})
+        return Plot.create(farm=farm, name=data["name"], kind=data["kind"],
+                           area_m2=round(area_to_m2(data["area"], data.get("area_unit") or "mu"), 2),
+                           geometry=_geometry_text(data.get("geometry")), notes=data.get("notes") or "")
+
+
+def update_plot(user, plot, data):
+    require(access_to(user, plot.farm), Access.MANAGE)
+    with database.atomic():
+        if "name" in data and Plot.get_or_none((Plot.farm == plot.farm_id) & (Plot.name == data["name"])
+                                               & (Plot.id != plot.id)):
+            raise Conflict(_("A plot with this name exists on this farm."), {"name": _("Already taken.")})
+        for key in ("name", "kind", "notes"):
+            if key in data:
+                setattr(plot, key, data[key] or "")
+        if "area" in data:
+            plot.area_m2 = round(area_to_m2(data["area"], data.get("area_unit") or "mu"), 2)
+        if "geometry" in data:
+            plot.geometry = _geometry_text(data["geometry"])
+        plot.save()
+    return plot
+
+
+def _geometry_text(value):
+    if not value:
+        return None
+    return json.dumps(json.loads(value), separators=(",", ":"))
+
+
+# ---------------------------------------------------------------- plantings
+
+
+def plantings_of(plot, include_ended=True):
+    query = (Planting.select(Planting, Crop).join(Crop).where(Planting.plot == plot)
+             .order_by(Planting.ended_on.is_null(False), Planting.start_date.desc()))
+    if not include_ended:
+        query = query.where(Planting.ended_on.is_null())
+    return query
+
+
+def create_planting(user, plot, data):
+    require(access_to(user, plot.farm), Access.LOG)
+    crop = Crop.get_or_none(Crop.id == data["crop"])
+    if crop is None:
+        raise ValidationError(_("Unknown crop."), {"crop": _("Choose a crop from the catalogue.")})
+    return Planting.create(plot=plot, crop=crop, variety=data.get("variety") or "",
+                           start_method=data.get("start_method") or "sown", start_date=data["start_date"],
+                           expected_harvest=data.get("expected_harvest"), ended_on=data.get("ended_on"),
+                           notes=data.get("notes") or "")
+
+
+def update_planting(user, planting, data):
+    require(access_to(user, planting.plot.farm), Access.LOG)
+    if "crop" in data and not Crop.get_or_none(Crop.id == data["crop"]):
+        raise ValidationError(_("Unknown crop."), {"crop": _("Choose a crop from the catalogue.")})
+    for key in ("crop", "variety", "start_method", "start_date", "expected_harvest", "ended_on", "notes"):
+        if key in data:
+            value = data[key]
+            if key in ("variety", "notes", "start_method") and value is None:
+                value = ""
+            setattr(planting, key, value)
+    start, harvest, ended = planting.start_date, planting.expected_harvest, planting.ended_on
+    if (harvest and harvest < start) or (ended and ended < start):
+        raise ValidationError(_("Dates out of order."), {"start_date": _("The start must come first.")})
+    planting.save()
+    return planting
+
+
+# ---------------------------------------------------------------- logs
+
+REQUIRED_BY_KIND = {
+    "input": ("product_name", "dose", "dose_unit"),
+    "activity": ("activity_kind",),
+    "harvest": ("quantity", "unit"),
+}
+
+
+def create_log(user, farm, data):
+    """Add a log to the farm log; everything is checked before anything is written."""
+    require(access_to(user, farm), Access.LOG)
+    kind = data.get("kind")
+    if kind not in LOG_KINDS:
+        raise ValidationError(_("Unknown log kind."), {"kind": _("Choose a log kind.")})
+    values = {key: data.get(key) for key in (
+        "notes", "quantity", "unit", "input_category", "product_name", "active_ingredient", "dose",
+        "dose_unit", "phi_days", "input_lot", "activity_kind", "lot_number")}
+    errors = {}
+
+    plot_ids = sorted(set(data.get("plots") or []))
+    plots = list(Plot.select().where((Plot.id.in_(plot_ids)) & (Plot.farm == farm))) if plot_ids else []
+    if not plot_ids or len(plots) != len(plot_ids):
+        errors["plots"] = _("Choose one or more plots of this farm.")
+
+    planting = None
+    if data.get("planting"):
+        planting = Planting.get_or_none(Planting.id == data["planting"])
+        if planting is None or planting.plot_id not in plot_ids:
+            errors["planting"] = _("The planting must be on one of the chosen plots.")
+
+    if kind == "input":
+        product = None
+        if data.get("input_product"):
+            product = InputProduct.get_or_none(InputProduct.id == data["input_product"])
+            if product is None:
+                errors["input_product"] = _("Unknown product.")
+        if product is not None:
+            # The catalogue fills in what the farmer left empty.
+            values["product_name"] = values["product_name"] or product.name_zh
+            values["active_ingredient"] = values["active_ingredient"] or product.active_ingredient
+            values["input_category"] = values["input_category"] or product.category
+            if values["phi_days"] is None:
+                values["phi_days"] = product.phi_days
+            values["dose_unit"] = values["dose_unit"] or product.default_unit
+        values["input_product"] = product
+        if values["input_category"] and values["input_category"] not in catalogue.INPUT_CATEGORIES:
+            errors["input_category"] = _("Unknown input type.")
+        if values["input_category"] in PESTICIDE_CATEGORIES and values["phi_days"] is None:
+            errors["phi_days"] = _("A pesticide needs its pre-harvest interval.")
+    for field in REQUIRED_BY_KIND.get(kind, ()):
+        if values.get(field) in (None, ""):
+            errors.setdefault(field, _("Required for this kind of log."))
+    if kind != "input":
+        for field in ("input_category", "product_name", "active_ingredient", "dose", "dose_unit",
+                      "phi_days", "input_lot"):
+            if values.get(field) not in (None, ""):
+                errors.setdefault(field, _("Only input logs have this field."))
+        values.pop("input_product", None)
+    if kind != "activity" and values.get("activity_kind"):
+        errors["activity_kind"] = _("Only activity logs have this field.")
+    if kind != "harvest" and values.get("lot_number"):
+        errors["lot_number"] = _("Only harvest logs have this field.")
+    if (values.get("quantity") is None) != (not values.get("unit")):
+        errors.setdefault("unit", _("Give a quantity together with its unit."))
+
+    timestamp = data.get("timestamp")
+    if not isinstance(timestamp, dt.datetime):
+        errors["timestamp"] = _("Required.")
+    elif to_utc_naive(timestamp) > utcnow() + dt.timedelta(days=1):
+        errors["timestamp"] = _("A log cannot be more than a day in the future.")
+    if errors:
+        raise ValidationError(_("The log was not saved; please correct the marked fields."), errors)
+
+    row = {key: ("" if value is None and key not in ("quantity", "dose", "phi_days", "input_product")
+                 else value) for key, value in values.items()}
+    with database.atomic():
+        log = Log.create(farm=farm, kind=kind, timestamp=to_utc_naive(timestamp), planting=planting,
+                         created_by=user, **row)
+        LogPlot.insert_many([{"log": log.id, "plot": plot.id} for plot in plots]).execute()
+    return log
+
+
+def logs_query(user, farm=None, plot=None, kind=None, since=None, until=None):
+    """Logs the user may view, newest first, with optional filters (dates are local dates)."""
+    query = (Log.select(Log, Farm).join(Farm)
+             .where(Log.farm.in_(visible_farms(user).select(Farm.id)))
+             .order_by(Log.timestamp.desc(), Log.id.desc()))
+    if farm is not None:
+        query = query.where(Log.farm == farm)
+    if plot is not None:
+        query = query.where(Log.id.in_(LogPlot.select(LogPlot.log).where(LogPlot.plot == plot)))
+    if kind:
+        query = query.where(Log.kind == kind)
+    if since:
+        query = query.where(Log.timestamp >= _local_midnight_utc(since))
+    if until:
+        query = query.where(Log.timestamp < _local_midnight_utc(until + dt.timedelta(days=1)))
+    return query
+
+
+def _local_midnight_utc(day):
+    from web.fields import local_zone
+
+    return to_utc_naive(dt.datetime.combine(day, dt.time(), tzinfo=local_zone()))
+
+
+def plots_of_logs(logs):
+    """{log id: [plot, ...]} for a page of logs, in one query."""
+    ids = [log.id for log in logs]
+    result = {i: [] for i in ids}
+    if ids:
+        for link in LogPlot.select(LogPlot, Plot).join(Plot).where(LogPlot.log.in_(ids)).order_by(Plot.name):
+            result[link.log_id].append(link.plot)
+    return result
+
+
+def last_input_of(plot):
+    """The most recent input log on a plot, to prefill the next one."""
+    return (Log.select().join(LogPlot).where((LogPlot.plot == plot) & (Log.kind == "input"))
+            .order_by(Log.timestamp.desc()).first())
+
+
+# ---------------------------------------------------------------- catalogues
+
+
+def crops():
+    return list(Crop.select().order_by(Crop.category, Crop.id))
+
+
+def input_products():
+    return list(InputProduct.select().order_by(InputProduct.category, InputProduct.id))
+
+
+def load_catalogues():
+    return catalogue.load()

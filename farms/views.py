@@ -1,0 +1,259 @@
+"""Farmer pages: dashboard, farm -> plot -> planting, adding logs, log history."""
+import datetime as dt
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from farms import service
+from farms.forms import (ACTIVITY_LABELS, CERTIFICATION_LABELS, INPUT_CATEGORY_LABELS, LOG_KIND_LABELS,
+                         PLOT_KIND_LABELS, START_METHOD_LABELS, FarmForm, LogForm, PlantingForm, PlotForm)
+from farms.models import LOG_KINDS
+from web import divisions
+from web.db import Conflict, ValidationError
+from web.fields import from_utc_naive, local_zone
+from web.permissions import Access, can_create_farm
+
+bp = Blueprint("farms", __name__, template_folder="templates")
+
+LOGS_PER_PAGE = 30
+
+
+@bp.before_request
+def _signed_in():
+    if g.user is None:
+        abort(401)
+
+
+@bp.app_context_processor
+def _labels():
+    return {"PLOT_KIND_LABELS": PLOT_KIND_LABELS, "LOG_KIND_LABELS": LOG_KIND_LABELS,
+            "ACTIVITY_LABELS": ACTIVITY_LABELS, "CERTIFICATION_LABELS": CERTIFICATION_LABELS,
+            "INPUT_CATEGORY_LABELS": INPUT_CATEGORY_LABELS, "START_METHOD_LABELS": START_METHOD_LABELS,
+            "local_time": from_utc_naive, "division_name": _division_name}
+
+
+def _division_name(code):
+    division = divisions.get(code)
+    return division.name if division else code
+
+
+def _apply_errors(form, error):
+    """Show a service's field errors on the form, and its message on top."""
+    for name, message in error.fields.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = list(field.errors) + [message]
+    flash(error.message, "error")
+
+
+@bp.get("/dashboard")
+def dashboard():
+    farms = list(service.visible_farms(g.user).order_by(service.Farm.name).limit(50))
+    logs = list(service.logs_query(g.user).limit(10))
+    # Later domains (sensors, weather) register providers of the user's open alerts.
+    alerts = [alert for provider in current_app.extensions.get("dashboard_alerts", [])
+              for alert in provider(g.user)]
+    return render_template("farms/dashboard.html", farms=farms, logs=logs, alerts=alerts,
+                           log_plots=service.plots_of_logs(logs), can_create=can_create_farm(g.user))
+
+
+@bp.get("/farms/")
+def farm_list():
+    return redirect(url_for("farms.dashboard"))
+
+
+@bp.route("/farms/new", methods=["GET", "POST"])
+def farm_new():
+    if not can_create_farm(g.user):
+        abort(403)
+    form = FarmForm()
+    if form.validate_on_submit():
+        try:
+            farm = service.create_farm(g.user, form.data)
+        except (ValidationError, Conflict) as e:
+            _apply_errors(form, e)
+        else:
+            flash(_("The farm has been created."), "info")
+            return redirect(url_for("farms.farm_page", farm_id=farm.id))
+    return render_template("farms/farm_form.html", form=form, farm=None), 422 if form.errors else 200
+
+
+@bp.get("/farms/<int:farm_id>")
+def farm_page(farm_id):
+    farm = service.get_farm(g.user, farm_id)
+    access = service.access_to(g.user, farm)
+    logs = list(service.logs_query(g.user, farm=farm).limit(10))
+    return render_template("farms/farm.html", farm=farm, plots=list(service.plots_of(farm)),
+                           access=access, Access=Access, logs=logs, log_plots=service.plots_of_logs(logs),
+                           certifications=service.farm_certifications(farm),
+                           members=service.farm_members(farm),
+                           county=divisions.full_name(farm.county_id))
+
+
+@bp.route("/farms/<int:farm_id>/edit", methods=["GET", "POST"])
+def farm_edit(farm_id):
+    farm = service.get_farm(g.user, farm_id, Access.MANAGE)
+    form = FarmForm(obj=farm, data={"county_code": farm.county_id,
+                                    "certifications": service.farm_certifications(farm)})
+    if form.validate_on_submit():
+        try:
+            service.update_farm(g.user, farm, form.data)
+        except (ValidationError, Conflict) as e:
+            _apply_errors(form, e)
+        else:
+            flash(_("Saved."), "info")
+            return redirect(url_for("farms.farm_page", farm_id=farm.id))
+    return render_template("farms/farm_form.html", form=form, farm=farm), 422 if form.errors else 200
+
+
+@bp.route("/farms/<int:farm_id>/plots/new", methods=["GET", "POST"])
+def plot_new(farm_id):
+    farm = service.get_farm(g.user, farm_id, Access.MANAGE)
+    form = PlotForm()
+    if form.validate_on_submit():
+        try:
+            plot = service.create_plot(g.user, farm, form.data)
+        except (ValidationError, Conflict) as e:
+            _apply_errors(form, e)
+        else:
+            flash(_("The plot has been created."), "info")
+            return redirect(url_for("farms.plot_page", plot_id=plot.id))
+    return render_template("farms/plot_form.html", form=form, farm=farm), 422 if form.errors else 200
+
+
+@bp.get("/plots/<int:plot_id>")
+def plot_page(plot_id):
+    plot = service.get_plot(g.user, plot_id)
+    logs = list(service.logs_query(g.user, farm=plot.farm, plot=plot).limit(10))
+    return render_template("farms/plot.html", plot=plot, farm=plot.farm,
+                           access=service.access_to(g.user, plot.farm), Access=Access,
+                           plantings=list(service.plantings_of(plot)), logs=logs,
+                           log_plots=service.plots_of_logs(logs))
+
+
+@bp.route("/plots/<int:plot_id>/plantings/new", methods=["GET", "POST"])
+def planting_new(plot_id):
+    plot = service.get_plot(g.user, plot_id, Access.LOG)
+    form = PlantingForm()
+    if form.validate_on_submit():
+        try:
+            planting = service.create_planting(g.user, plot, form.data)
+        except ValidationError as e:
+            _apply_errors(form, e)
+        else:
+            flash(_("The planting has been added."), "info")
+            return redirect(url_for("farms.planting_page", planting_id=planting.id))
+    return render_template("farms/planting_form.html", form=form, plot=plot, planting=None), \
+        422 if form.errors else 200
+
+
+@bp.get("/plantings/<int:planting_id>")
+def planting_page(planting_id):
+    planting = service.get_planting(g.user, planting_id)
+    logs = list(service.logs_query(g.user, farm=planting.plot.farm).where(
+        service.Log.planting == planting).limit(20))
+    return render_template("farms/planting.html", planting=planting, plot=planting.plot,
+                           farm=planting.plot.farm, logs=logs, log_plots=service.plots_of_logs(logs),
+                           access=service.access_to(g.user, planting.plot.farm), Access=Access)
+
+
+@bp.route("/plantings/<int:planting_id>/edit", methods=["GET", "POST"])
+def planting_edit(planting_id):
+    planting = service.get_planting(g.user, planting_id, Access.LOG)
+    form = PlantingForm(obj=planting, data={"crop": planting.crop_id})
+    if form.validate_on_submit():
+        try:
+            service.update_planting(g.user, planting, form.data)
+        except ValidationError as e:
+            _apply_errors(form, e)
+        else:
+            flash(_("Saved."), "info")
+            return redirect(url_for("farms.planting_page", planting_id=planting.id))
+    return render_template("farms/planting_form.html", form=form, plot=planting.plot, planting=planting), \
+        422 if form.errors else 200
+
+
+@bp.route("/plots/<int:plot_id>/logs/new", methods=["GET", "POST"])
+def log_new(plot_id):
+    plot = service.get_plot(g.user, plot_id, Access.LOG)
+    farm = plot.farm
+    kind = request.values.get("kind", "activity")
+    if kind not in LOG_KINDS:
+        abort(404)
+    defaults = {"kind": kind, "plots": [plot.id],
+                "timestamp": dt.datetime.now(local_zone()).replace(second=0, microsecond=0)}
+    active = list(service.plantings_of(plot, include_ended=False))
+    if active:
+        defaults["planting"] = active[0].id
+    if kind == "activity":
+        defaults["activity_kind"] = request.args.get("activity", "irrigation")
+    if kind == "input":
+        last = service.last_input_of(plot)
+        if last is not None:
+            defaults.update(input_product=last.input_product_id, dose=last.dose, dose_unit=last.dose_unit)
+    if kind == "harvest" and active:
+        defaults["unit"] = active[0].crop.default_unit
+    form = LogForm(farm=farm, data=defaults)
+    form.planting.choices = [("", "—")] + [
+        (p.id, f"{p.crop.name_zh} {p.variety}".strip()) for p in service.plantings_of(plot)]
+    if form.validate_on_submit():
+        try:
+            service.create_log(g.user, farm, form.data)
+        except ValidationError as e:
+            _apply_errors(form, e)
+        else:
+            flash(_("The log has been saved."), "info")
+            return redirect(url_for("farms.plot_page", plot_id=plot.id))
+    return render_template("farms/log_form.html", form=form, plot=plot, farm=farm, kind=kind), \
+        422 if form.errors else 200
+
+
+@bp.get("/logs/")
+def log_history():
+    farms = list(service.visible_farms(g.user).order_by(service.Farm.name))
+    errors = {}
+    filters = {}
+    farm = plot = None
+    if request.args.get("farm"):
+        try:
+            farm = service.get_farm(g.user, int(request.args["farm"]))
+            filters["farm"] = farm.id
+        except ValueError:
+            errors["farm"] = _("Unknown farm.")
+    if request.args.get("plot"):
+        try:
+            plot = service.get_plot(g.user, int(request.args["plot"]))
+            filters["plot"] = plot.id
+        except ValueError:
+            errors["plot"] = _("Unknown plot.")
+    kind = request.args.get("kind") or None
+    if kind and kind not in LOG_KINDS:
+        errors["kind"] = _("Unknown log kind.")
+        kind = None
+    dates = {}
+    for name in ("from", "to"):
+        raw = request.args.get(name)
+        if raw:
+            try:
+                dates[name] = dt.date.fromisoformat(raw)
+            except ValueError:
+                errors[name] = _("Use a date like 2026-05-01.")
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    query = service.logs_query(g.user, farm=farm, plot=plot, kind=kind,
+                               since=dates.get("from"), until=dates.get("to"))
+    total = query.count()
+    logs = list(query.paginate(page, LOGS_PER_PAGE))
+    plots = list(service.plots_of(farm)) if farm else []
+    return render_template("farms/log_history.html", logs=logs, log_plots=service.plots_of_logs(logs),
+                           farms=farms, plots=plots, farm=farm, plot=plot, kind=kind, dates=dates,
+                           errors=errors, page=page, total=total, per_page=LOGS_PER_PAGE)
+
+
+@bp.get("/logs/<int:log_id>")
+def log_page(log_id):
+    log = service.get_log(g.user, log_id)
+    return render_template("farms/log.html", log=log, farm=log.farm,
+                           plots=service.plots_of_logs([log])[log.id])

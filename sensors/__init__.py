@@ -1,0 +1,1 @@
+"""Sensors: devices, reading ingest (HTTP/SenML and MQTT), alarms and records. (Next issue.)"""

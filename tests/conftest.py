@@ -1,0 +1,235 @@
+"""Shared fixtures. Every test that takes ``app`` runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from TEST_POSTGRES_URL (default: the local server, database
+``test``); each run works in a schema of its own, so runs never collide.
+Outside CI an unreachable PostgreSQL skips its half of the tests with a
+message; under CI=true it fails them.
+"""
+import datetime as dt
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from web import create_app, db
+
+PASSWORD = "test-password"
+CI = os.environ.get("CI", "").lower() == "true"
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# Tables that hold reference data loaded once per run, not per test.
+REFERENCE_TABLES = {"division", "crop", "input_product", "migratehistory"}
+
+
+def need(condition, message):
+    """Skip with ``message`` outside CI; fail under CI=true."""
+    if condition:
+        return
+    if CI:
+        pytest.fail(f"required under CI: {message}")
+    pytest.skip(message)
+
+
+def _postgres_schema_url():
+    import psycopg2
+    from playhouse.db_url import parse
+
+    params = parse(POSTGRES_URL)
+    params["dbname"] = params.pop("database")
+    params["connect_timeout"] = 5
+    try:
+        conn = psycopg2.connect(**params)
+    except psycopg2.OperationalError as e:
+        return None, f"PostgreSQL not reachable at {POSTGRES_URL} ({str(e).strip()}); " \
+                     "install and start postgresql, or set TEST_POSTGRES_URL"
+    schema = f"test_{uuid.uuid4().hex[:10]}"
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE SCHEMA "{schema}"')
+    conn.close()
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    return (f"{POSTGRES_URL}{sep}options=-c%20search_path%3D{schema}", schema), None
+
+
+class Backend:
+    def __init__(self, name, tmp_root):
+        self.name = name
+        self.tmp_root = tmp_root
+        self.error = None
+        self.schema = None
+        if name == "sqlite":
+            self.template = tmp_root / "template.db"
+            self.url = f"sqlite:///{self.template}"
+        else:
+            found, self.error = _postgres_schema_url()
+            if found:
+                self.url, self.schema = found
+        self.ready = False
+
+    def prepare(self, data_dir):
+        """Migrate once per run and load the reference data."""
+        if self.ready:
+            return
+        from web.cli import init_database
+
+        create_app({"DATABASE_URL": self.url, "DATA_DIR": str(data_dir), "SECRET_KEY": "x"})
+        init_database()
+        db.database.close() if not db.database.is_closed() else None
+        self.ready = True
+
+    def url_for_test(self, tmp_path):
+        if self.name == "sqlite":
+            path = tmp_path / "test.db"
+            shutil.copy(self.template, path)
+            return f"sqlite:///{path}"
+        return self.url
+
+    def reset(self):
+        if self.name != "postgres":
+            return
+        tables = [m._meta.table_name for m in db.all_models()
+                  if m._meta.table_name not in REFERENCE_TABLES]
+        with db.database.connection_context():
+            db.database.execute_sql("TRUNCATE {} RESTART IDENTITY CASCADE".format(
+                ", ".join(f'"{t}"' for t in tables)))
+
+    def drop(self):
+        if self.schema:
+            import psycopg2
+            from playhouse.db_url import parse
+
+            params = parse(POSTGRES_URL)
+            params["dbname"] = params.pop("database")
+            conn = psycopg2.connect(**params, connect_timeout=5)
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(f'DROP SCHEMA "{self.schema}" CASCADE')
+            conn.close()
+
+
+@pytest.fixture(scope="session")
+def backends(tmp_path_factory):
+    created = {}
+
+    def get(name):
+        if name not in created:
+            created[name] = Backend(name, tmp_path_factory.mktemp(name))
+        return created[name]
+
+    yield get
+    for backend in created.values():
+        backend.drop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request, backends, tmp_path_factory):
+    backend = backends(request.param)
+    need(backend.error is None, backend.error or "")
+    backend.prepare(tmp_path_factory.mktemp("data"))
+    return backend
+
+
+@pytest.fixture
+def app(backend, tmp_path):
+    application = create_app({
+        "DATABASE_URL": backend.url_for_test(tmp_path),
+        "DATA_DIR": str(tmp_path / "data"),
+        "SECRET_KEY": "test-secret",
+        "TESTING": True,
+    })
+    backend.reset()
+    with application.app_context():
+        db.database.connect(reuse_if_open=True)
+        yield application
+        if not db.database.is_closed():
+            db.database.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def csrf_app(app):
+    """The app with CSRF checks on, as in production (tests default to on as well)."""
+    return app
+
+
+def login(client, username, password=PASSWORD):
+    """Sign in through the real login form (CSRF token included)."""
+    import re
+
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True))
+    assert token, "login form has no CSRF token"
+    response = client.post("/login", data={"username": username, "password": password,
+                                           "csrf_token": token.group(1)})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return client
+
+
+def csrf_token(client, path="/account"):
+    import re
+
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+class World:
+    """Two farms in two counties and one user of every role around them."""
+
+    def __init__(self):
+        from farms import service as farms
+        from farms.models import Crop, InputProduct
+        from web.accounts import service as accounts
+
+        coop = accounts.create_organisation("信丰脐橙合作社", "cooperative", division_code="360722")
+        other = accounts.create_organisation("南丰橘园", "farm", division_code="361023")
+        lab = accounts.create_organisation("赣州检测中心", "lab")
+        bureau_org = accounts.create_organisation("信丰县农业农村局", "bureau", division_code="360722")
+
+        def user(name, role, **kw):
+            return accounts.create_user(name, PASSWORD, role, display_name=name, **kw)
+
+        self.admin = user("admin", "admin")
+        self.farmer_a = user("farmer_a", "farmer", organisation=coop)
+        self.worker_a = user("worker_a", "farmer")
+        self.farmer_b = user("farmer_b", "farmer", organisation=other)
+        self.operator = user("operator", "operator", organisation=coop)
+        self.inspector = user("inspector", "inspector", organisation=lab)
+        self.bureau_county = user("bureau_county", "bureau", organisation=bureau_org, division_code="360722")
+        self.bureau_city = user("bureau_city", "bureau", division_code="360700")
+        self.bureau_other_city = user("bureau_fuzhou", "bureau", division_code="361000")
+        self.bureau_province = user("bureau_province", "bureau", division_code="360000")
+        self.stranger = user("stranger", "farmer")
+
+        self.farm_a = farms.create_farm(self.farmer_a, {"name": "A 果园", "county_code": "360722",
+                                                        "latitude": 25.38, "longitude": 114.92})
+        farms.add_member(self.farm_a, self.worker_a, "worker")
+        self.farm_b = farms.create_farm(self.farmer_b, {"name": "B 橘园", "county_code": "361023"})
+        self.plot_a = farms.create_plot(self.farmer_a, self.farm_a,
+                                        {"name": "1号园", "kind": "orchard", "area": 10, "area_unit": "mu"})
+        self.plot_b = farms.create_plot(self.farmer_b, self.farm_b,
+                                        {"name": "东坡", "kind": "orchard", "area": 8, "area_unit": "mu"})
+        orange = Crop.get(Crop.code == "navel_orange")
+        tangerine = Crop.get(Crop.code == "nanfeng_tangerine")
+        self.planting_a = farms.create_planting(self.farmer_a, self.plot_a, {
+            "crop": orange.id, "variety": "纽荷尔", "start_date": dt.date(2019, 3, 1)})
+        self.planting_b = farms.create_planting(self.farmer_b, self.plot_b, {
+            "crop": tangerine.id, "start_date": dt.date(2018, 3, 1)})
+        when = dt.datetime(2026, 9, 1, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+        product = InputProduct.get(InputProduct.code == "abamectin_1_8ec")
+        self.log_a = farms.create_log(self.farmer_a, self.farm_a, {
+            "kind": "input", "timestamp": when, "plots": [self.plot_a.id], "input_product": product.id,
+            "dose": 40, "dose_unit": "ml/亩"})
+        self.log_b = farms.create_log(self.farmer_b, self.farm_b, {
+            "kind": "activity", "timestamp": when, "plots": [self.plot_b.id], "activity_kind": "pruning"})
+
+
+@pytest.fixture
+def world(app):
+    return World()

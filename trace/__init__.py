@@ -1,0 +1,1 @@
+"""Traceability: harvest batches, EPCIS journey events, lineage, QR codes. (Next issue.)"""

@@ -1,0 +1,24 @@
+from flask_babel import lazy_gettext as _l
+from wtforms import PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from web.forms import Form
+
+
+class LoginForm(Form):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
+    submit = SubmitField(_l("Sign in"))
+
+
+class PasswordForm(Form):
+    old_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=8, max=256)])
+    confirm = PasswordField(_l("Repeat new password"),
+                            validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords do not match."))])
+    submit = SubmitField(_l("Change password"))
+
+
+class TokenForm(Form):
+    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=64)])
+    submit = SubmitField(_l("Create token"))

@@ -1,0 +1,56 @@
+"""Organisations, users and their API tokens."""
+import datetime as dt
+
+import peewee as pw
+
+from web.db import BaseModel
+from web.divisions import Division
+
+ORGANISATION_KINDS = ("farm", "cooperative", "processor", "logistics", "retailer", "lab", "bureau")
+ROLES = ("admin", "farmer", "operator", "inspector", "bureau")
+
+
+def utcnow():
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Organisation(BaseModel):
+    name = pw.CharField(max_length=120, unique=True)
+    kind = pw.CharField(max_length=16)
+    division = pw.ForeignKeyField(Division, null=True, column_name="division_code")
+    contact_phone = pw.CharField(max_length=32, default="")
+    created_at = pw.DateTimeField(default=utcnow)
+
+
+class User(BaseModel):
+    username = pw.CharField(max_length=64, unique=True)
+    password_hash = pw.CharField(max_length=255)
+    display_name = pw.CharField(max_length=64, default="")
+    role = pw.CharField(max_length=16)
+    organisation = pw.ForeignKeyField(Organisation, null=True, backref="members")
+    # A bureau user sees only the farms inside this division.
+    division = pw.ForeignKeyField(Division, null=True, column_name="division_code")
+    locale = pw.CharField(max_length=8, null=True)
+    active = pw.BooleanField(default=True)
+    created_at = pw.DateTimeField(default=utcnow)
+    last_login_at = pw.DateTimeField(null=True)
+
+    # Flask-session glue.
+    @property
+    def is_admin(self):
+        return self.role == "admin"
+
+    def __str__(self):
+        return self.display_name or self.username
+
+
+class ApiToken(BaseModel):
+    """A bearer token for machines; only its SHA-256 is stored."""
+
+    user = pw.ForeignKeyField(User, backref="api_tokens", on_delete="CASCADE")
+    name = pw.CharField(max_length=64)
+    prefix = pw.CharField(max_length=12)
+    token_hash = pw.CharField(max_length=64, unique=True)
+    created_at = pw.DateTimeField(default=utcnow)
+    last_used_at = pw.DateTimeField(null=True)
+    revoked_at = pw.DateTimeField(null=True)

@@ -1,0 +1,99 @@
+"""Sign in and out, language, and the user's own account page."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from web import security
+from web.accounts import service
+from web.accounts.forms import LoginForm, PasswordForm, TokenForm
+from web.db import ValidationError
+
+bp = Blueprint("accounts", __name__)
+
+
+def _safe_next(target):
+    """Only redirect to paths on this site."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/", methods=["GET"])
+def index():
+    if g.user is None:
+        return render_template("accounts/login.html", form=LoginForm())
+    return redirect(url_for("farms.dashboard"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = service.authenticate(form.username.data, form.password.data)
+        if user is not None:
+            locale = session.get("locale")
+            security.login(user)
+            if locale and not user.locale:
+                service.set_locale(user, locale)
+            return redirect(_safe_next(request.args.get("next")) or url_for("farms.dashboard"))
+        flash(_("Wrong username or password."), "error")
+        return render_template("accounts/login.html", form=form), 401
+    status = 422 if form.errors else 200
+    return render_template("accounts/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout():
+    security.logout()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("accounts.index"))
+
+
+@bp.get("/lang/<code>")
+def set_language(code):
+    from flask import current_app
+
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    session["locale"] = code
+    if g.user is not None:
+        service.set_locale(g.user, code)
+    response = make_response(redirect(_safe_next(request.args.get("next")) or url_for("accounts.index")))
+    response.set_cookie("locale", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
+@bp.route("/account", methods=["GET", "POST"])
+def account():
+    if g.user is None:
+        abort(401)
+    password_form = PasswordForm(prefix="pw")
+    token_form = TokenForm(prefix="tk")
+    new_token = None
+    if password_form.submit.data and password_form.validate_on_submit():
+        try:
+            service.change_password(g.user, password_form.old_password.data, password_form.new_password.data)
+        except ValidationError:
+            password_form.old_password.errors.append(_("Wrong password."))
+        else:
+            flash(_("Your password has been changed."), "info")
+            return redirect(url_for("accounts.account"))
+    elif token_form.submit.data and token_form.validate_on_submit():
+        new_token, _record = service.create_token(g.user, token_form.name.data)
+    return render_template("accounts/account.html", password_form=password_form,
+                           token_form=token_form, new_token=new_token,
+                           tokens=service.tokens_of(g.user))
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+def revoke_token(token_id):
+    if g.user is None:
+        abort(401)
+    if not service.revoke_token(g.user, token_id):
+        abort(404)
+    flash(_("The token has been revoked."), "info")
+    return redirect(url_for("accounts.account"))

@@ -1,0 +1,157 @@
+"""Shared pieces of the JSON API under /api/v1: auth, errors, pagination, OpenAPI."""
+import math
+from pathlib import Path
+
+import yaml
+from flask import Blueprint, abort, current_app, g, jsonify, request
+from werkzeug.datastructures import MultiDict
+
+from web.db import ValidationError
+from web.security import csrf
+
+PREFIX = "/api/v1"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+# OpenAPI fragments, merged in this order; each domain documents its own routes.
+OPENAPI_FILES = (
+    Path(__file__).resolve().parent / "openapi.yaml",
+    Path(__file__).resolve().parent.parent / "farms" / "openapi.yaml",
+)
+
+
+class ApiError(Exception):
+    def __init__(self, status, code, message, fields=None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields or {}
+
+
+def error_body(code, message, fields=None):
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def api_blueprint(name, import_name):
+    """A blueprint under /api/v1 that authenticates by session or bearer token."""
+    blueprint = Blueprint(name, import_name, url_prefix=PREFIX)
+    csrf.exempt(blueprint)
+
+    @blueprint.before_request
+    def _authenticate():
+        if request.endpoint in PUBLIC_ENDPOINTS:
+            return
+        if g.get("auth") == "bad-token":
+            raise ApiError(401, "invalid_token", "the bearer token is unknown or revoked")
+        if g.get("user") is None:
+            raise ApiError(401, "unauthenticated", "sign in or send a bearer token")
+        if g.auth == "session" and request.method not in SAFE_METHODS:
+            # Browsers must prove the request came from our pages; tokens need not.
+            csrf.protect()
+
+    return blueprint
+
+
+PUBLIC_ENDPOINTS = {"api.openapi"}
+
+bp = api_blueprint("api", __name__)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
+
+
+@bp.get("/me")
+def me():
+    user = g.user
+    return jsonify({
+        "id": user.id, "username": user.username, "display_name": user.display_name,
+        "role": user.role, "organisation_id": user.organisation_id,
+        "division_code": user.division_id, "locale": user.locale,
+    })
+
+
+def openapi_document():
+    document = None
+    for path in OPENAPI_FILES:
+        fragment = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if document is None:
+            document = fragment
+            continue
+        document["paths"].update(fragment.get("paths", {}))
+        for section, items in fragment.get("components", {}).items():
+            document["components"].setdefault(section, {}).update(items)
+        document.setdefault("tags", []).extend(fragment.get("tags", []))
+    return document
+
+
+def json_body():
+    """The request's JSON object, or a 400 that says why it is not one."""
+    if not request.is_json:
+        raise ApiError(400, "bad_request", "send a JSON body with Content-Type: application/json")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ApiError(400, "bad_request", "the body is not valid JSON")
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request", "the body must be a JSON object")
+    return data
+
+
+def validated(form_class, data, partial=False, **form_kwargs):
+    """Run a WTForms form over a JSON object: one validation path for pages and API.
+
+    With ``partial`` only the fields present in ``data`` are validated and returned.
+    """
+    unknown = sorted(set(data) - set(form_class.api_fields()))
+    if unknown:
+        raise ValidationError("unknown fields", {name: "unknown field" for name in unknown})
+    formdata = MultiDict()
+    for key, value in data.items():
+        if value is None:
+            continue
+        if isinstance(value, (dict,)):
+            raise ValidationError("invalid value", {key: "must not be an object"})
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if isinstance(item, bool):
+                item = "y" if item else ""
+            formdata.add(key, "" if item is None else str(item))
+    form = form_class(formdata=formdata, meta={"csrf": False}, **form_kwargs)
+    if partial:
+        for name in list(form._fields):
+            if name not in data:
+                delattr(form, name)
+    if not form.validate():
+        raise ValidationError("invalid input", {k: "; ".join(map(str, v)) for k, v in form.errors.items()})
+    return {name: field.data for name, field in form._fields.items()}
+
+
+def page_args():
+    """(page, per_page) from the query string, validated."""
+    errors = {}
+    values = {}
+    for name, default, upper in (("page", 1, None),
+                                 ("per_page", current_app.config["API_PAGE_SIZE"],
+                                  current_app.config["API_MAX_PAGE_SIZE"])):
+        raw = request.args.get(name, default)
+        try:
+            value = int(raw)
+            if value < 1 or (upper and value > upper):
+                raise ValueError
+            values[name] = value
+        except (TypeError, ValueError):
+            errors[name] = f"a whole number from 1 to {upper}" if upper else "a whole number from 1"
+    if errors:
+        raise ApiError(400, "bad_request", "invalid pagination", errors)
+    return values["page"], values["per_page"]
+
+
+def paginated(query, serialize):
+    page, per_page = page_args()
+    total = query.count()
+    items = [serialize(row) for row in query.paginate(page, per_page)]
+    pages = max(1, math.ceil(total / per_page))
+    return jsonify({"items": items, "page": page, "per_page": per_page, "total": total,
+                    "pages": pages})
+
+
+def not_found():
+    abort(404)

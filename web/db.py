@@ -1,0 +1,125 @@
+"""The one database handle, and the schema migrations that keep it current.
+
+Models of every domain subclass ``BaseModel``; the handle is bound to a real
+database from ``DATABASE_URL`` when the app starts.
+"""
+import importlib
+import logging
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import peewee as pw
+from playhouse.db_url import connect
+
+log = logging.getLogger(__name__)
+
+database = pw.DatabaseProxy()
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# Modules that define models, in dependency order. A new domain adds its own.
+MODEL_MODULES = (
+    "web.divisions",
+    "web.accounts.models",
+    "farms.models",
+)
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class ValidationError(Exception):
+    """A domain rule rejected the input; ``fields`` maps field name -> message."""
+
+    def __init__(self, message, fields=None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class Conflict(Exception):
+    """The request clashes with something already stored (a duplicate, say)."""
+
+    def __init__(self, message, fields=None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+def open_database(url, timeout=10):
+    """Connect to ``url`` with a timeout on every call, without opening a connection yet."""
+    scheme = urlsplit(url).scheme
+    if scheme.startswith("sqlite"):
+        db = connect(url, timeout=timeout, pragmas={
+            "journal_mode": "wal",
+            "foreign_keys": 1,
+            "synchronous": "normal",
+            "busy_timeout": timeout * 1000,
+        })
+    elif scheme.startswith("postgres"):
+        kwargs = {}
+        if "connect_timeout" not in url:
+            kwargs["connect_timeout"] = timeout
+        db = connect(url, **kwargs)
+        statement_timeout = f"-c statement_timeout={timeout * 1000}"
+        options = db.connect_params.get("options", "")
+        db.connect_params["options"] = f"{options} {statement_timeout}".strip()
+    else:
+        raise ValueError(f"DATABASE_URL must be sqlite:// or postgresql://, not {scheme}://")
+    return db
+
+
+def bind(url, timeout=10):
+    db = open_database(url, timeout)
+    database.initialize(db)
+    return db
+
+
+def all_models():
+    models = []
+    for name in MODEL_MODULES:
+        module = importlib.import_module(name)
+        for value in vars(module).values():
+            if (isinstance(value, type) and issubclass(value, BaseModel)
+                    and value is not BaseModel and value.__module__ == name):
+                models.append(value)
+    return pw.sort_models(models)
+
+
+def migration_router():
+    from peewee_migrate import Router
+
+    return Router(database.obj, migrate_dir=str(MIGRATIONS_DIR), ignore=["basemodel"],
+                  logger=log)
+
+
+def migrate():
+    """Apply every pending migration; a database that holds data keeps it."""
+    all_models()  # import every model module so foreign keys resolve
+    with database.connection_context():
+        migration_router().run()
+
+
+def pending_model_changes():
+    """Changes in the models that no migration describes yet (should be empty)."""
+    from peewee_migrate.auto import diff_many
+
+    router = migration_router()
+    migrator = router.migrator
+    return diff_many(all_models(), list(migrator.orm), migrator=migrator)
+
+
+def init_app(app):
+    bind(app.config["DATABASE_URL"], app.config["DATABASE_TIMEOUT"])
+
+    @app.before_request
+    def _open_connection():
+        database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close_connection(exc):
+        if not database.is_closed():
+            database.close()

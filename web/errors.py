@@ -1,0 +1,90 @@
+"""Errors: JSON ``{"error": {code, message, fields}}`` under /api/, a readable page elsewhere."""
+import logging
+
+from flask import jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from peewee import IntegrityError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from web.api import PREFIX, ApiError, error_body
+from web.db import Conflict, ValidationError
+from web.permissions import Denied
+
+log = logging.getLogger(__name__)
+
+CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+         405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+         422: "invalid", 500: "server_error", 503: "unavailable"}
+
+
+def _wants_json():
+    return request.path == PREFIX or request.path.startswith(PREFIX + "/")
+
+
+def _page_message(status):
+    return {
+        400: _("The request could not be understood."),
+        401: _("Please sign in first."),
+        403: _("You do not have permission to do this."),
+        404: _("This page does not exist, or you cannot see it."),
+        405: _("This action is not allowed here."),
+        409: _("This conflicts with something already saved."),
+        413: _("The upload is too large."),
+        422: _("Some fields need correcting."),
+        503: _("The service is briefly unavailable. Please try again."),
+    }.get(status, _("Something went wrong on our side. Please try again."))
+
+
+def respond(status, code, message, fields=None):
+    if _wants_json():
+        return jsonify(error_body(code, message, fields)), status
+    if status == 401:
+        from flask import redirect, url_for
+
+        return redirect(url_for("accounts.login", next=request.full_path))
+    return render_template("errors/error.html", status=status,
+                           message=_page_message(status), detail=message if status < 500 else None,
+                           fields=fields), status
+
+
+def init_app(app):
+    @app.errorhandler(ApiError)
+    def _api_error(e):
+        return respond(e.status, e.code, e.message, e.fields)
+
+    @app.errorhandler(ValidationError)
+    def _validation(e):
+        return respond(422, "invalid", e.message, e.fields)
+
+    @app.errorhandler(Conflict)
+    def _conflict(e):
+        return respond(409, "conflict", e.message, e.fields)
+
+    @app.errorhandler(Denied)
+    def _denied(e):
+        return respond(e.status, CODES[e.status], e.message)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(e):
+        return respond(400, "csrf_failed", _("The form expired or did not come from this site. "
+                                             "Please reload the page and try again."))
+
+    @app.errorhandler(HTTPException)
+    def _http(e):
+        return respond(e.code, CODES.get(e.code, "error"), e.description or e.name)
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(e):
+        log.warning("integrity error: %s", e)
+        return respond(409, "conflict", _("This conflicts with something already saved."))
+
+    @app.errorhandler(OperationalError)
+    def _db_down(e):
+        log.error("database error: %s", e)
+        return respond(503, "unavailable", _("The database is not reachable; nothing was saved."))
+
+    @app.errorhandler(Exception)
+    def _unexpected(e):
+        log.exception("unhandled error")
+        return respond(500, "server_error", _("Something went wrong on our side."))

@@ -1,0 +1,73 @@
+"""Form fields shared by several domains."""
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from wtforms import Field, StringField
+from wtforms.widgets import DateTimeLocalInput
+
+FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
+
+
+def local_zone():
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def parse_timestamp(text):
+    """ISO 8601 with or without an offset; without one, the configured local time zone."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        for fmt in FORMATS:
+            try:
+                value = dt.datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+        else:
+            raise ValueError(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=local_zone())
+    return value
+
+
+def to_utc_naive(value):
+    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def from_utc_naive(value):
+    """A stored UTC timestamp as an aware datetime in the local time zone."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.timezone.utc).astimezone(local_zone())
+
+
+class TimestampField(StringField):
+    """A date and time; the browser shows a date-time picker, the API sends ISO 8601."""
+
+    widget = DateTimeLocalInput()
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            return
+        try:
+            self.data = parse_timestamp(valuelist[0])
+        except ValueError:
+            self.data = None
+            raise ValueError(_l("Not a valid date and time (use e.g. 2026-05-01T08:30).")) from None
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        if isinstance(self.data, dt.datetime):
+            return self.data.astimezone(local_zone()).strftime("%Y-%m-%dT%H:%M")
+        return ""
+
+

@@ -1,0 +1,20 @@
+"""Language: Chinese unless the user chose English (the switch is on every page)."""
+from flask import current_app, g, request, session
+from flask_babel import Babel, get_locale
+
+
+def select_locale():
+    languages = current_app.config["LANGUAGES"]
+    user = g.get("user")
+    if user is not None and user.locale in languages:
+        return user.locale
+    chosen = session.get("locale") or request.cookies.get("locale")
+    if chosen in languages:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def init_app(app):
+    Babel(app, locale_selector=select_locale,
+          timezone_selector=lambda: app.config["TIMEZONE"])
+    app.jinja_env.globals["get_locale"] = get_locale

@@ -1,0 +1,80 @@
+"""The one place where settings are read.
+
+Every setting comes from an environment variable of the same name; a dict
+passed to ``web.create_app`` overrides both the environment and the defaults.
+"""
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(value):
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+# name -> (default, parser). A default of None means "derived below".
+_SETTINGS = {
+    "DATA_DIR": (str(PROJECT_ROOT / "data"), str),
+    "DATABASE_URL": (None, str),
+    "SECRET_KEY": (None, str),
+    # Time zone in which farmers enter and read times; storage is UTC.
+    "TIMEZONE": ("Asia/Shanghai", str),
+    "BABEL_DEFAULT_LOCALE": ("zh", str),
+    # Run the APScheduler jobs inside the web process (embedded default only).
+    "RUN_SCHEDULER": (False, _bool),
+    "API_PAGE_SIZE": (50, int),
+    "API_MAX_PAGE_SIZE": (200, int),
+    # Seconds before a database call gives up.
+    "DATABASE_TIMEOUT": (10, int),
+    "MAX_CONTENT_LENGTH": (16 * 1024 * 1024, int),
+    "SESSION_COOKIE_SECURE": (False, _bool),
+    "LOG_LEVEL": ("INFO", str),
+}
+
+LANGUAGES = {"zh": "中文", "en": "English"}
+
+
+def load_settings(overrides=None):
+    """Return the settings as a dict: defaults < environment < overrides."""
+    overrides = dict(overrides or {})
+    settings = {}
+    for name, (default, parse) in _SETTINGS.items():
+        if name in overrides:
+            settings[name] = overrides.pop(name)
+        elif name in os.environ:
+            settings[name] = parse(os.environ[name])
+        else:
+            settings[name] = default
+    settings.update(overrides)
+
+    data_dir = Path(settings["DATA_DIR"])
+    if not settings["DATABASE_URL"]:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        settings["DATABASE_URL"] = f"sqlite:///{data_dir / 'farm.db'}"
+    if not settings["SECRET_KEY"]:
+        settings["SECRET_KEY"] = _stored_secret_key(data_dir)
+    settings["LANGUAGES"] = LANGUAGES
+    return settings
+
+
+def _stored_secret_key(data_dir):
+    """Generate the secret key on first run and keep it, so sessions survive restarts."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "secret_key"
+    try:
+        key = path.read_text().strip()
+        if key:
+            return key
+    except FileNotFoundError:
+        pass
+    key = secrets.token_hex(32)
+    # Create with owner-only permissions; never overwrite a key another process wrote.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

@@ -20,7 +20,7 @@ def _date(value):
 
 def farm_json(farm):
     return {"id": farm.id, "name": farm.name, "organisation_id": farm.organisation_id,
-            "county_code": farm.county_id, "address": farm.address, "latitude": farm.latitude,
+            "county_code": farm.county_code, "address": farm.address, "latitude": farm.latitude,
             "longitude": farm.longitude, "certifications": service.farm_certifications(farm)}
 
 

@@ -88,7 +88,7 @@ class PlotForm(Form):
 class PlantingForm(Form):
     crop = SelectField(_l("Crop"), coerce=int, choices=[], validators=[InputRequired()])
     variety = StringField(_l("Variety"), validators=[Optional(), Length(max=80)])
-    start_method = SelectField(_l("Started by"), choices=choices(START_METHOD_LABELS, START_METHODS))
+    start_method = SelectField(_l("Started by"), choices=choices(START_METHOD_LABELS, START_METHODS), default="sown")
     start_date = DateField(_l("Sowing or transplant date"), validators=[InputRequired()])
     expected_harvest = DateField(_l("Expected harvest"), validators=[Optional()])
     ended_on = DateField(_l("Ended on"), validators=[Optional()])

@@ -87,13 +87,13 @@ def farm_page(farm_id):
                            access=access, Access=Access, logs=logs, log_plots=service.plots_of_logs(logs),
                            certifications=service.farm_certifications(farm),
                            members=service.farm_members(farm),
-                           county=divisions.full_name(farm.county_id))
+                           county=divisions.full_name(farm.county_code))
 
 
 @bp.route("/farms/<int:farm_id>/edit", methods=["GET", "POST"])
 def farm_edit(farm_id):
     farm = service.get_farm(g.user, farm_id, Access.MANAGE)
-    form = FarmForm(obj=farm, data={"county_code": farm.county_id,
+    form = FarmForm(obj=farm, data={"county_code": farm.county_code,
                                     "certifications": service.farm_certifications(farm)})
     if form.validate_on_submit():
         try:

@@ -139,11 +139,20 @@ def app(backend, tmp_path):
         "TESTING": True,
     })
     backend.reset()
-    with application.app_context():
-        db.database.connect(reuse_if_open=True)
-        yield application
-        if not db.database.is_closed():
-            db.database.close()
+    # No app context is held across requests: each request gets its own, as in production.
+    yield application
+    if not db.database.is_closed():
+        db.database.close()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(monkeypatch):
+    """Hashing is deliberately slow; tests hash each distinct password once."""
+    import functools
+
+    from web.accounts import service
+
+    monkeypatch.setattr(service, "hash_password", functools.lru_cache(maxsize=None)(service.hash_password))
 
 
 @pytest.fixture

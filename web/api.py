@@ -6,6 +6,8 @@ import yaml
 from flask import Blueprint, abort, current_app, g, jsonify, request
 from werkzeug.datastructures import MultiDict
 
+from flask_babel import gettext as _
+
 from web.db import ValidationError
 from web.security import csrf
 
@@ -65,7 +67,7 @@ def me():
     return jsonify({
         "id": user.id, "username": user.username, "display_name": user.display_name,
         "role": user.role, "organisation_id": user.organisation_id,
-        "division_code": user.division_id, "locale": user.locale,
+        "division_code": user.division_code, "locale": user.locale,
     })
 
 
@@ -102,13 +104,13 @@ def validated(form_class, data, partial=False, **form_kwargs):
     """
     unknown = sorted(set(data) - set(form_class.api_fields()))
     if unknown:
-        raise ValidationError("unknown fields", {name: "unknown field" for name in unknown})
+        raise ValidationError(_("Some fields are unknown."), {name: _("Unknown field.") for name in unknown})
     formdata = MultiDict()
     for key, value in data.items():
         if value is None:
             continue
-        if isinstance(value, (dict,)):
-            raise ValidationError("invalid value", {key: "must not be an object"})
+        if isinstance(value, dict):
+            raise ValidationError(_("Some fields need correcting."), {key: _("Must not be an object.")})
         values = value if isinstance(value, list) else [value]
         for item in values:
             if isinstance(item, bool):
@@ -120,7 +122,8 @@ def validated(form_class, data, partial=False, **form_kwargs):
             if name not in data:
                 delattr(form, name)
     if not form.validate():
-        raise ValidationError("invalid input", {k: "; ".join(map(str, v)) for k, v in form.errors.items()})
+        raise ValidationError(_("Some fields need correcting."),
+                              {k: "; ".join(map(str, v)) for k, v in form.errors.items()})
     return {name: field.data for name, field in form._fields.items()}
 
 

@@ -53,8 +53,8 @@ def farm_access(user, farm, farm_role=None):
         level = Access.VIEW
     elif user.role == "inspector":
         level = Access.VIEW
-    elif user.role == "bureau" and user.division_id and \
-            divisions.covers(user.division_id, farm.county_id):
+    elif user.role == "bureau" and user.division_code and \
+            divisions.covers(user.division_code, farm.county_code):
         level = Access.VIEW
     return level
 
@@ -88,8 +88,8 @@ def farm_scope(user):
         return FarmScope(member_user_id=user.id)
     if user.role == "operator" and user.organisation_id:
         return FarmScope(organisation_id=user.organisation_id)
-    if user.role == "bureau" and user.division_id:
-        return FarmScope(division_prefix=divisions.prefix(user.division_id))
+    if user.role == "bureau" and user.division_code:
+        return FarmScope(division_prefix=divisions.prefix(user.division_code))
     return FarmScope()
 
 

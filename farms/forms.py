@@ -69,9 +69,15 @@ class FarmForm(Form):
 
         self.county_code.choices = [("", "—")] + [(d.code, d.name) for d in divisions.counties()]
 
-    def validate_longitude(self, field):
-        if (field.data is None) != (self.latitude.data is None):
-            raise ValidationError(_l("Give both latitude and longitude, or neither."))
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        present = [name for name in ("latitude", "longitude") if name in self._fields]
+        if len(present) == 2 and not self.latitude.errors and not self.longitude.errors \
+                and (self.latitude.data is None) != (self.longitude.data is None):
+            self.longitude.errors = list(self.longitude.errors) + [
+                _l("Give both latitude and longitude, or neither.")]
+            return False
+        return ok
 
 
 class PlotForm(Form):

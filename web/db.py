@@ -99,17 +99,33 @@ def migration_router():
 def migrate():
     """Apply every pending migration; a database that holds data keeps it."""
     all_models()  # import every model module so foreign keys resolve
+    sqlite = isinstance(database.obj, pw.SqliteDatabase)
     with database.connection_context():
-        migration_router().run()
+        if sqlite:
+            # SQLite rebuilds a table to change a column; with foreign keys on,
+            # dropping the old table would fail or cascade (SQLite's documented
+            # 12-step procedure turns them off and checks afterwards).
+            database.execute_sql("PRAGMA foreign_keys = OFF")
+        try:
+            migration_router().run()
+            if sqlite:
+                broken = database.execute_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise pw.IntegrityError(f"migration left broken foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                database.execute_sql("PRAGMA foreign_keys = ON")
 
 
 def pending_model_changes():
     """Changes in the models that no migration describes yet (should be empty)."""
-    from peewee_migrate.auto import diff_many
+    from peewee_migrate.router import compile_migrations
 
     router = migration_router()
-    migrator = router.migrator
-    return diff_many(all_models(), list(migrator.orm), migrator=migrator)
+    migrator = router.migrator  # the schema as the applied migrations describe it
+    for name in router.diff:
+        router.run_one(name, migrator, fake=True)
+    return compile_migrations(migrator, all_models()).strip()
 
 
 def init_app(app):

@@ -45,6 +45,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         level = pw.CharField(max_length=16)
 
         class Meta:
+            legacy_table_names = False
             table_name = "division"
 
     @migrator.create_model
@@ -57,6 +58,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         created_at = pw.DateTimeField()
 
         class Meta:
+            legacy_table_names = False
             table_name = "organisation"
 
     @migrator.create_model
@@ -74,6 +76,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         last_login_at = pw.DateTimeField(null=True)
 
         class Meta:
+            legacy_table_names = False
             table_name = "user"
 
     @migrator.create_model
@@ -88,6 +91,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         revoked_at = pw.DateTimeField(null=True)
 
         class Meta:
+            legacy_table_names = False
             table_name = "api_token"
 
     @migrator.create_model
@@ -102,6 +106,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         created_at = pw.DateTimeField()
 
         class Meta:
+            legacy_table_names = False
             table_name = "farm"
             indexes = [(('organisation', 'name'), True)]
 
@@ -114,6 +119,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         valid_until = pw.DateField(null=True)
 
         class Meta:
+            legacy_table_names = False
             table_name = "certification"
 
     @migrator.create_model
@@ -126,6 +132,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         default_unit = pw.CharField(default='kg', max_length=16)
 
         class Meta:
+            legacy_table_names = False
             table_name = "crop"
 
     @migrator.create_model
@@ -136,6 +143,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         role = pw.CharField(max_length=8)
 
         class Meta:
+            legacy_table_names = False
             table_name = "farm_member"
             indexes = [(('farm', 'user'), True)]
 
@@ -151,6 +159,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         default_unit = pw.CharField(default='ml/亩', max_length=16)
 
         class Meta:
+            legacy_table_names = False
             table_name = "input_product"
 
     @migrator.create_model
@@ -165,6 +174,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         created_at = pw.DateTimeField()
 
         class Meta:
+            legacy_table_names = False
             table_name = "plot"
             indexes = [(('farm', 'name'), True)]
 
@@ -182,6 +192,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         created_at = pw.DateTimeField()
 
         class Meta:
+            legacy_table_names = False
             table_name = "planting"
 
     @migrator.create_model
@@ -208,6 +219,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         created_at = pw.DateTimeField()
 
         class Meta:
+            legacy_table_names = False
             table_name = "log"
             indexes = [(('farm', 'timestamp'), False)]
 
@@ -218,6 +230,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         plot = pw.ForeignKeyField(column_name='plot_id', field='id', model=migrator.orm['plot'])
 
         class Meta:
+            legacy_table_names = False
             table_name = "log_plot"
             indexes = [(('log', 'plot'), True), (('plot', 'log'), False)]
 

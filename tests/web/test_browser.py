@@ -1,0 +1,96 @@
+"""A farmer on a phone, in a real Chromium: sign in, add a pesticide log, find it in the history.
+
+Needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)
+and the selenium package. Outside CI the test skips without them; under CI=true it fails.
+"""
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import need
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+
+@pytest.fixture
+def server(app):
+    from web import demo
+
+    demo.load()
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def phone():
+    need(Path(CHROMIUM).exists() and shutil.which("chromedriver"),
+         "Chromium not found: apt-get install chromium chromium-driver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--window-size=390,844", "--lang=zh-CN"):
+        options.add_argument(flag)
+    options.add_experimental_option("mobileEmulation", {
+        "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0}})
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    driver.set_page_load_timeout(30)
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()
+
+
+def test_farmer_adds_a_pesticide_log_on_a_phone(server, phone, backend):
+    if backend.name != "sqlite":
+        pytest.skip("the browser flow is the same on both databases; it runs once, on SQLite")
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    phone.get(server + "/")
+    assert "登录" in phone.page_source
+    phone.save_screenshot(str(ARTIFACTS / "01-login.png"))
+    phone.find_element(By.NAME, "username").send_keys("farmer1")
+    phone.find_element(By.NAME, "password").send_keys("demo-password")
+    phone.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    assert phone.current_url.endswith("/dashboard")
+    phone.save_screenshot(str(ARTIFACTS / "02-dashboard.png"))
+
+    # The page fits the phone: nothing is wider than the screen.
+    assert phone.execute_script("return document.documentElement.scrollWidth") <= 390
+
+    phone.find_element(By.CSS_SELECTOR, ".list a").click()           # my farm
+    phone.find_element(By.CSS_SELECTOR, ".list a[href*='/plots/']").click()  # its first plot
+    phone.save_screenshot(str(ARTIFACTS / "03-plot.png"))
+    assert phone.execute_script("return document.documentElement.scrollWidth") <= 390
+
+    # Tap 1: "spray / fertilise"; tap 2: pick the product; tap 3: save.
+    phone.find_element(By.CSS_SELECTOR, "a[href*='kind=input']").click()
+    Select(phone.find_element(By.NAME, "input_product")).select_by_visible_text("24%螺螨酯悬浮剂 · 30d")
+    dose = phone.find_element(By.NAME, "dose")
+    dose.clear()
+    dose.send_keys("25")
+    phone.save_screenshot(str(ARTIFACTS / "04-input-form.png"))
+    phone.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    assert "已保存" in phone.page_source or "保存" in phone.page_source
+
+    phone.find_element(By.CSS_SELECTOR, "a[href='/logs/']").click()
+    Select(phone.find_element(By.NAME, "kind")).select_by_value("input")
+    phone.find_element(By.CSS_SELECTOR, ".filters button[type=submit]").click()
+    phone.save_screenshot(str(ARTIFACTS / "05-history.png"))
+    first = phone.find_element(By.CSS_SELECTOR, ".logs li")
+    assert "24%螺螨酯悬浮剂" in first.text
+    assert "25" in first.text

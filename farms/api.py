@@ -18,10 +18,26 @@ def _date(value):
     return value.isoformat() if value else None
 
 
-def farm_json(farm):
+def farm_json(farm, certifications=None):
+    if certifications is None:
+        certifications = service.farm_certifications(farm)
     return {"id": farm.id, "name": farm.name, "organisation_id": farm.organisation_id,
             "county_code": farm.county_code, "address": farm.address, "latitude": farm.latitude,
-            "longitude": farm.longitude, "certifications": service.farm_certifications(farm)}
+            "longitude": farm.longitude, "certifications": certifications}
+
+
+def farms_json(farms):
+    certifications = service.certifications_of(farms)
+    return [farm_json(farm, certifications[farm.id]) for farm in farms]
+
+
+def logs_json(logs):
+    plots = service.plots_of_logs(logs)
+    return [log_json(log, plots[log.id]) for log in logs]
+
+
+def each(serialize):
+    return lambda rows: [serialize(row) for row in rows]
 
 
 def plot_json(plot):
@@ -67,7 +83,7 @@ def _validated_farm(partial=False):
 @bp.get("/farms")
 def list_farms():
     query = service.visible_farms(g.user).order_by(service.Farm.id)
-    return paginated(query, farm_json)
+    return paginated(query, farms_json)
 
 
 @bp.post("/farms")
@@ -94,7 +110,7 @@ def update_farm(farm_id):
 @bp.get("/farms/<int:farm_id>/plots")
 def list_plots(farm_id):
     farm = service.get_farm(g.user, farm_id)
-    return paginated(service.plots_of(farm), plot_json)
+    return paginated(service.plots_of(farm), each(plot_json))
 
 
 @bp.post("/farms/<int:farm_id>/plots")
@@ -127,7 +143,7 @@ def _geometry_as_text(data):
 @bp.get("/plots/<int:plot_id>/plantings")
 def list_plantings(plot_id):
     plot = service.get_plot(g.user, plot_id)
-    return paginated(service.plantings_of(plot), planting_json)
+    return paginated(service.plantings_of(plot), each(planting_json))
 
 
 @bp.post("/plots/<int:plot_id>/plantings")
@@ -180,7 +196,7 @@ def list_logs(farm_id):
     plot_id = _int_arg("plot")
     query = service.logs_query(g.user, farm=farm, plot=plot_id, kind=kind,
                                since=_date_arg("from"), until=_date_arg("to"))
-    return paginated(query, log_json)
+    return paginated(query, logs_json)
 
 
 @bp.post("/farms/<int:farm_id>/logs")

@@ -11,6 +11,8 @@ from web.forms import Form
 
 PLOT_KIND_LABELS = {"field": _l("Open field"), "orchard": _l("Orchard"), "pond": _l("Pond"),
                     "greenhouse": _l("Greenhouse")}
+LOG_KIND_BADGES = {"seeding": _l("Seeding"), "input": _l("Input"), "activity": _l("Activity"),
+                   "observation": _l("Observation"), "harvest": _l("Harvest")}
 LOG_KIND_LABELS = {"seeding": _l("Seeding"), "input": _l("Input (fertiliser or pesticide)"),
                    "activity": _l("Activity"), "observation": _l("Observation"), "harvest": _l("Harvest")}
 ACTIVITY_LABELS = {"irrigation": _l("Irrigation"), "pruning": _l("Pruning"), "weeding": _l("Weeding"),
@@ -110,12 +112,14 @@ class PlantingForm(Form):
         english = str(get_locale() or "zh").startswith("en")
         self.crop.choices = [(c.id, c.name_en if english else c.name_zh) for c in service.crops()]
 
+    # With a partial (PATCH) form the start date may be absent; the service
+    # then checks the order against the stored dates.
     def validate_expected_harvest(self, field):
-        if field.data and self.start_date.data and field.data < self.start_date.data:
+        if field.data and "start_date" in self._fields and self.start_date.data and field.data < self.start_date.data:
             raise ValidationError(_l("The harvest cannot come before the start date."))
 
     def validate_ended_on(self, field):
-        if field.data and self.start_date.data and field.data < self.start_date.data:
+        if field.data and "start_date" in self._fields and self.start_date.data and field.data < self.start_date.data:
             raise ValidationError(_l("The end cannot come before the start date."))
 
 
@@ -154,5 +158,6 @@ class LogForm(Form):
         english = str(get_locale() or "zh").startswith("en")
         self.plots.choices = [(p.id, p.name) for p in service.plots_of(farm)] if farm else []
         self.input_product.choices = [("", "—")] + [
-            (p.id, f"{p.name_en if english else p.name_zh} · {p.phi_days}d") for p in service.input_products()]
+            (p.id, _l("%(name)s · PHI %(days)d d", name=p.name_en if english else p.name_zh, days=p.phi_days))
+            for p in service.input_products()]
         self.input_category.choices = [("", "—")] + choices(INPUT_CATEGORY_LABELS, INPUT_CATEGORIES)

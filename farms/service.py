@@ -126,6 +126,9 @@ def update_farm(user, farm, data):
                                  & (Farm.id != farm.id))
         if clash:
             raise Conflict(_("A farm with this name exists already."), {"name": _("Already taken.")})
+        if (farm.latitude is None) != (farm.longitude is None):
+            raise ValidationError(_("Give both latitude and longitude, or neither."),
+                                  {"longitude": _("Give both latitude and longitude, or neither.")})
         farm.save()
         if "certifications" in data:
             _set_certifications(farm, data["certifications"] or [])
@@ -155,6 +158,16 @@ def add_member(farm, user, role):
 
 def farm_certifications(farm):
     return [c.kind for c in Certification.select().where(Certification.farm == farm).order_by(Certification.kind)]
+
+
+def certifications_of(farms):
+    """{farm id: [kind, ...]} for several farms, in one query."""
+    result = {farm.id: [] for farm in farms}
+    if result:
+        for c in (Certification.select().where(Certification.farm.in_(list(result)))
+                  .order_by(Certification.kind)):
+            result[c.farm_id].append(c.kind)
+    return result
 
 
 def farm_members(farm):

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_babel import gettext as _
 
 from farms import service
-from farms.forms import (ACTIVITY_LABELS, CERTIFICATION_LABELS, INPUT_CATEGORY_LABELS, LOG_KIND_LABELS,
+from farms.forms import (ACTIVITY_LABELS, CERTIFICATION_LABELS, INPUT_CATEGORY_LABELS, LOG_KIND_BADGES, LOG_KIND_LABELS,
                          PLOT_KIND_LABELS, START_METHOD_LABELS, FarmForm, LogForm, PlantingForm, PlotForm)
 from farms.models import LOG_KINDS
 from web import divisions
@@ -27,6 +27,7 @@ def _signed_in():
 @bp.app_context_processor
 def _labels():
     return {"PLOT_KIND_LABELS": PLOT_KIND_LABELS, "LOG_KIND_LABELS": LOG_KIND_LABELS,
+            "LOG_KIND_BADGES": LOG_KIND_BADGES,
             "ACTIVITY_LABELS": ACTIVITY_LABELS, "CERTIFICATION_LABELS": CERTIFICATION_LABELS,
             "INPUT_CATEGORY_LABELS": INPUT_CATEGORY_LABELS, "START_METHOD_LABELS": START_METHOD_LABELS,
             "local_time": from_utc_naive, "division_name": _division_name}

@@ -147,10 +147,12 @@ def page_args():
     return values["page"], values["per_page"]
 
 
-def paginated(query, serialize):
+def paginated(query, serialize_page):
+    """A page of ``query``; ``serialize_page`` turns the page's rows into JSON items at once,
+    so related rows are fetched in one query per page, not one per row."""
     page, per_page = page_args()
     total = query.count()
-    items = [serialize(row) for row in query.paginate(page, per_page)]
+    items = serialize_page(list(query.paginate(page, per_page)))
     pages = max(1, math.ceil(total / per_page))
     return jsonify({"items": items, "page": page, "per_page": per_page, "total": total,
                     "pages": pages})

@@ -90,6 +90,7 @@ class Rule:
     dose: tuple | None = None  # input: (low, high, step, unit)
     activity: str = ""
     hours: tuple = DAYTIME
+    grows: bool = False  # the quantity rises from low to high through the season (sugar, size)
 
 
 @dataclass(frozen=True)
@@ -122,9 +123,9 @@ def act(activity, every, seasons, notes, plots=(), planting=None, quantity=None)
                 quantity=quantity, activity=activity)
 
 
-def observe(every, seasons, notes, plots=(), planting=None, quantity=None):
+def observe(every, seasons, notes, plots=(), planting=None, quantity=None, grows=False):
     return Rule("observation", every, seasons, (notes,) if isinstance(notes, str) else notes, plots,
-                planting, quantity=quantity)
+                planting, quantity=quantity, grows=grows)
 
 
 def harvest(planting, every, seasons, quantity, notes):
@@ -161,7 +162,7 @@ XINFENG = FarmSpec(
               "防治红蜘蛛", plots=ORCHARDS_XF),
         apply_input("spirodiclofen_24sc", (25, 35, 5, "ml/亩"), (40, 60), (("09-05", "09-25"), ("04-01", "04-30")),
               "防治红蜘蛛、锈壁虱", plots=ORCHARDS_XF),
-        apply_input("imidacloprid_10wp", (50, 75, 5, "g/亩"), (18, 25), (("08-01", "09-20"), ("04-10", "05-20")),
+        apply_input("imidacloprid_10wp", (50, 75, 5, "g/亩"), (25, 30), (("08-01", "09-20"), ("04-10", "05-20")),
               "秋梢期防治柑橘木虱（黄龙病传播媒介）", plots=ORCHARDS_XF),
         apply_input("copper_hydroxide_46wg", (100, 130, 10, "g/亩"), (30, 40), (("04-15", "09-30"),),
               "台风雨后防治溃疡病", plots=ORCHARDS_XF),
@@ -172,8 +173,8 @@ XINFENG = FarmSpec(
         observe((28, 36), (("04-01", "10-31"),), "溃疡病巡查：抽查 200 张叶片，病叶率 {q}%",
                 plots=ORCHARDS_XF, quantity=(0, 1.5, 0.1, "%")),
         observe((35, 45), (("09-01", "12-31"),), "黄龙病普查：逐株巡查，未发现疑似病株", plots=ORCHARDS_XF),
-        observe((10, 14), (("10-05", "12-20"),), "抽样测定果实可溶性固形物 {q}%", planting="newhall",
-                quantity=(10.5, 13.0, 0.1, "°Brix")),
+        observe((12, 16), (("10-05", "12-20"),), "抽样测定果实可溶性固形物 {q}%", planting="newhall",
+                quantity=(10.5, 13.0, 0.1, "°Brix"), grows=True),
         act("pruning", (25, 35), (("06-15", "08-10"),), "夏季抹芽控梢，统一放秋梢", plots=ORCHARDS_XF),
         act("pruning", (25, 35), (("01-10", "03-10"),), "冬季修剪，剪除病虫枝、交叉枝", plots=ORCHARDS_XF),
         act("mowing", (30, 40), (("04-01", "10-31"),), "果园生草，割草覆盖树盘", plots=ORCHARDS_XF),
@@ -182,12 +183,14 @@ XINFENG = FarmSpec(
                 ("纽荷尔脐橙采收，单果重 230–300 g", "纽荷尔采收，着色均匀，果面光洁")),
         harvest("gannanzao", (5, 7), (("10-22", "11-20"),), (5000, 9000, 100, "kg"),
                 ("赣南早脐橙采收", "赣南早采收，果实橙红色")),
-        act("irrigation", (12, 18), ALL_YEAR, "苗床微喷灌", planting="nursery", quantity=(3, 6, 0.5, "m³")),
+        act("irrigation", (15, 20), ALL_YEAR, "苗床微喷灌", planting="nursery", quantity=(3, 6, 0.5, "m³")),
         act("weeding", (25, 35), ALL_YEAR, "苗床人工除草", planting="nursery"),
         apply_input("mancozeb_80wp", (80, 100, 10, "g/亩"), (25, 30), (("09-20", "11-30"),), "预防苗期立枯病",
               planting="nursery"),
-        observe((20, 30), ALL_YEAR, "苗情调查：平均苗高 {q} cm，长势整齐", planting="nursery",
-                quantity=(3, 25, 0.5, "cm")),
+        observe((25, 35), (("09-25", "11-30"),), "出苗调查：出苗率 {q}%", planting="nursery",
+                quantity=(82, 96, 1, "%")),
+        observe((25, 35), (("12-01", "08-31"),), "苗情调查：平均苗高 {q} cm，长势整齐", planting="nursery",
+                quantity=(8, 45, 0.5, "cm"), grows=True),
     ),
 )
 
@@ -211,6 +214,10 @@ NANFENG = FarmSpec(
               plots=("东山坡", "西山坡")),
         apply_input("organic_manure", (300, 500, 50, "kg/亩"), (40, 50), (("12-05", "01-15"),), "采果后基肥",
               plots=("东山坡", "西山坡", "山脚新园")),
+        apply_input("npk_15_15_15", (20, 30, 1, "kg/亩"), (30, 40), (("02-20", "03-20"),), "春季萌芽肥",
+                    plots=("东山坡", "西山坡", "山脚新园")),
+        apply_input("gibberellic_acid_4ec", (40, 60, 5, "ml/亩"), (25, 30), (("04-20", "05-20"),), "谢花后保果",
+                    plots=("东山坡", "西山坡")),
         apply_input("pyridaben_15ec", (40, 60, 5, "ml/亩"), (30, 40), (("08-15", "09-15"),), "防治红蜘蛛",
               plots=("东山坡", "西山坡")),
         apply_input("abamectin_1_8ec", (40, 60, 5, "ml/亩"), (25, 30), (("03-01", "05-31"), ("09-01", "10-31")),
@@ -224,9 +231,9 @@ NANFENG = FarmSpec(
         observe((16, 22), ALL_YEAR, "红蜘蛛虫口密度平均 {q} 头/叶", plots=("东山坡", "西山坡"),
                 quantity=(0.3, 3.8, 0.1, "头/叶")),
         observe((10, 15), (("09-25", "11-15"),), "果实转色调查：着色面积 {q}%", planting="east",
-                quantity=(30, 95, 5, "%")),
+                quantity=(30, 95, 5, "%"), grows=True),
         observe((10, 15), (("10-10", "11-30"),), "抽样测定可溶性固形物 {q}%", planting="west",
-                quantity=(11.0, 14.0, 0.1, "°Brix")),
+                quantity=(11.0, 14.0, 0.1, "°Brix"), grows=True),
         act("pruning", (25, 35), (("12-20", "03-01"),), "冬季修剪，疏除密弱枝", plots=("东山坡", "西山坡")),
         act("pruning", (25, 35), (("06-01", "07-31"),), "夏季抹芽放梢", plots=("山脚新园",)),
         act("weeding", (25, 35), (("05-01", "09-30"),), "人工除草，草覆树盘", plots=("东山坡", "西山坡", "山脚新园")),
@@ -256,6 +263,8 @@ LUSHAN = FarmSpec(
         harvest("haihui", (7, 10), (("08-28", "10-05"),), (40, 110, 1, "kg"), "秋茶采摘，一芽二叶"),
         act("pruning", (30, 40), (("05-15", "06-10"),), "春茶后轻修剪", plots=TEA_LS),
         act("pruning", (30, 40), (("10-15", "11-10"),), "秋季轻修剪，整理树冠", plots=TEA_LS),
+        act("tillage", (40, 50), (("11-15", "12-31"),), "行间冬耕深翻，清除杂草", plots=TEA_LS),
+        act("other", (25, 35), (("01-01", "02-20"),), "防冻：行间铺草覆盖", plots=TEA_LS),
         act("weeding", (20, 30), (("04-01", "10-31"),), "人工除草", plots=TEA_LS),
         act("irrigation", (10, 15), (("07-10", "09-10"),), "伏旱喷灌", plots=TEA_LS,
             quantity=(20, 50, 5, "m³")),
@@ -291,6 +300,8 @@ WUYUAN = FarmSpec(
         harvest("xiawu", (7, 10), (("08-25", "10-10"),), (40, 120, 1, "kg"), "秋茶采摘"),
         act("pruning", (30, 40), (("05-10", "06-10"),), "春茶后修剪", plots=TEA_WY),
         act("pruning", (30, 40), (("10-20", "11-20"),), "秋季轻修剪", plots=TEA_WY),
+        act("tillage", (40, 50), (("11-20", "12-31"),), "行间冬耕，铺草覆盖", plots=TEA_WY),
+        act("other", (25, 35), (("01-01", "02-25"),), "雪后检查冻害，摇落积雪", plots=TEA_WY),
         act("weeding", (20, 30), (("04-01", "10-31"),), "人工除草（有机茶园不用除草剂）", plots=TEA_WY),
         act("irrigation", (10, 15), (("07-10", "09-10"),), "引山泉水喷灌", plots=TEA_WY,
             quantity=(20, 60, 5, "m³")),
@@ -329,7 +340,7 @@ POYANG = FarmSpec(
         observe((10, 14), ALL_YEAR, "水质监测：溶解氧 {q} mg/L，pH 7.6–8.2", plots=CRAB_PONDS + ("3号鱼塘",),
                 quantity=(5.0, 8.5, 0.1, "mg/L")),
         observe((20, 28), (("08-01", "11-30"),), "抽样 30 只，平均体重 {q} g/只", plots=CRAB_PONDS,
-                quantity=(90, 180, 5, "g/只")),
+                quantity=(90, 190, 5, "g/只"), grows=True),
         other_input("生石灰（调节水质）", (8, 15, 1, "kg/亩"), (30, 40), (("05-01", "10-15"),), "全池泼洒",
                     plots=CRAB_PONDS),
         other_input("芽孢杆菌制剂", (250, 500, 50, "g/亩"), (25, 35), (("05-01", "10-31"),), "改良底质",
@@ -362,7 +373,7 @@ NANCHANG = FarmSpec(
                      seed=(16000, "株", "秋延后辣椒定植")),
     ),
     rules=(
-        act("irrigation", (10, 15), (("04-15", "10-10"),), ("浅水分蘖", "干湿交替灌溉", "灌跑马水"), plots=(PADDY,),
+        act("irrigation", (12, 18), (("04-15", "10-10"),), ("灌溉补水", "干湿交替灌溉", "灌跑马水"), plots=(PADDY,),
             quantity=(300, 600, 10, "m³")),
         apply_input("npk_15_15_15", (25, 35, 1, "kg/亩"), (30, 40), (("04-10", "04-20"),), "早稻基肥", planting="early"),
         apply_input("npk_15_15_15", (25, 35, 1, "kg/亩"), (30, 40), (("07-24", "08-02"),), "晚稻基肥", planting="late"),
@@ -376,7 +387,7 @@ NANCHANG = FarmSpec(
               "防治纹枯病", plots=(PADDY,)),
         apply_input("tricyclazole_75wp", (20, 27, 1, "g/亩"), (30, 40), (("06-20", "07-05"), ("09-10", "09-25")),
               "破口期预防穗颈瘟", plots=(PADDY,)),
-        observe((12, 16), (("05-15", "10-15"),), "稻飞虱百丛虫量 {q} 头", plots=(PADDY,),
+        observe((15, 20), (("05-15", "10-15"),), "稻飞虱百丛虫量 {q} 头", plots=(PADDY,),
                 quantity=(200, 1200, 10, "头/百丛")),
         act("tillage", (30, 40), (("07-19", "07-23"),), "早稻收割后翻耕、灌水泡田", plots=(PADDY,)),
         act("tillage", (30, 40), (("11-10", "12-10"),), "晚稻收割后秸秆还田翻耕", plots=(PADDY,)),
@@ -388,13 +399,13 @@ NANCHANG = FarmSpec(
               planting="artemisia"),
         apply_input("imidacloprid_10wp", (10, 20, 5, "g/亩"), (30, 40), (("09-15", "10-25"),), "防治蚜虫",
               planting="artemisia"),
-        act("irrigation", (10, 14), (("08-25", "11-30"),), "沟灌保湿", planting="artemisia",
+        act("irrigation", (14, 20), (("08-25", "11-30"),), "沟灌保湿", planting="artemisia",
             quantity=(30, 60, 5, "m³")),
         act("weeding", (20, 30), (("09-01", "11-15"),), "人工除草", planting="artemisia"),
         observe((20, 30), (("09-15", "03-31"),), "藜蒿株高 {q} cm", planting="artemisia",
                 quantity=(8, 30, 1, "cm")),
         harvest("artemisia", (7, 10), (("11-10", "03-31"),), (400, 900, 10, "kg"), "藜蒿采收，嫩茎长 20–25 cm"),
-        act("irrigation", (8, 12), (("08-18", "03-15"),), "滴灌", planting="chili", quantity=(8, 15, 1, "m³")),
+        act("irrigation", (12, 16), (("08-18", "03-15"),), "滴灌", planting="chili", quantity=(8, 15, 1, "m³")),
         act("pruning", (30, 40), (("09-05", "09-30"),), "整枝打杈，吊蔓", planting="chili"),
         apply_input("npk_15_15_15", (10, 15, 1, "kg/亩"), (30, 40), (("09-15", "10-10"),), "结果期追肥",
               planting="chili"),
@@ -448,6 +459,19 @@ def in_season(day, seasons):
         if (first <= md <= last) if first <= last else (md >= first or md <= last):
             return True
     return False
+
+
+def season_progress(day, seasons):
+    """How far (0 to 1) ``day`` is into the season range that holds it."""
+    for first, last in seasons:
+        (m1, d1), (m2, d2) = _md(first), _md(last)
+        begin = dt.date(day.year, m1, d1)
+        if begin > day:
+            begin = dt.date(day.year - 1, m1, d1)
+        end = dt.date(begin.year + (1 if (m2, d2) < (m1, d1) else 0), m2, d2)
+        if begin <= day <= end:
+            return (day - begin).days / max((end - begin).days, 1)
+    return 0.5
 
 
 def planting_dates(spec, today):
@@ -508,7 +532,7 @@ def plan(spec, now, products):
                 day, fresh = day + dt.timedelta(days=rng.randint(0, rule.every[0] // 2)), False
                 continue
             events.append(Event(_at(rng, day, rule.hours), rule.kind, plots, rule.planting,
-                                _fields(rule, rng), rule.seasons))
+                                _fields(rule, rng, day), rule.seasons))
             day += dt.timedelta(days=rng.randint(*rule.every))
 
     events = [e for e in events if e.timestamp <= now]
@@ -552,11 +576,15 @@ def plan(spec, now, products):
     return events
 
 
-def _fields(rule, rng):
+def _fields(rule, rng, day):
     data = {}
     quantity = None
     if rule.quantity:
         low, high, step, unit = rule.quantity
+        if rule.grows:
+            middle = low + (high - low) * season_progress(day, rule.seasons)
+            spread = (high - low) * 0.05
+            low, high = max(low, middle - spread), min(high, middle + spread)
         quantity = _pick(rng, low, high, step)
         data.update(quantity=quantity, unit=unit)
     if rule.kind == "input":
@@ -592,30 +620,24 @@ def database_is_empty():
 def load(now=None):
     """Create the demo accounts, farms and logs that are missing; returns a ``Summary``."""
     from farms.models import InputProduct
+    from web.accounts import service as accounts
+    from web.accounts.models import Organisation
     from web.db import database
 
     now = (now or dt.datetime.now(TZ)).astimezone(TZ)
     summary = Summary(organisations=0, users=0, farms=0, plots=0, plantings=0, logs=0)
     products = {p.code: p for p in InputProduct.select()}
+    organisations_before = Organisation.select().count()
     with database.atomic():
-        organisations = {name: _organisation(name, kind, division, summary)
+        organisations = {name: accounts.get_or_create_organisation(name, kind, division_code=division)
                          for name, kind, division in ORGANISATIONS}
         users = {username: _user(username, role, display_name, organisations.get(org), division, summary)
                  for username, role, display_name, org, division in USERS}
         for spec in FARMS:
             _load_farm(spec, users[spec.owner], now, products, summary)
+    # Besides those above, create_farm makes one for each farmer without an organisation.
+    summary["organisations"] = Organisation.select().count() - organisations_before
     return summary
-
-
-def _organisation(name, kind, division, summary):
-    from web.accounts import service as accounts
-    from web.accounts.models import Organisation
-
-    existing = Organisation.get_or_none(Organisation.name == name)
-    if existing:
-        return existing
-    summary["organisations"] += 1
-    return accounts.get_or_create_organisation(name, kind, division_code=division)
 
 
 def _user(username, role, display_name, organisation, division, summary):

@@ -19,6 +19,14 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 
 @pytest.fixture
+def backend(backends, tmp_path_factory):
+    """The browser flow does not depend on the database; it runs once, on SQLite."""
+    sqlite = backends("sqlite")
+    sqlite.prepare(tmp_path_factory.mktemp("data"))
+    return sqlite
+
+
+@pytest.fixture
 def server(app):
     from web import demo
 
@@ -53,11 +61,9 @@ def phone():
     driver.quit()
 
 
-def test_farmer_adds_a_pesticide_log_on_a_phone(server, phone, backend):
-    if backend.name != "sqlite":
-        pytest.skip("the browser flow is the same on both databases; it runs once, on SQLite")
+def test_farmer_adds_a_pesticide_log_on_a_phone(server, phone):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     ARTIFACTS.mkdir(exist_ok=True)
     phone.get(server + "/")
@@ -66,30 +72,36 @@ def test_farmer_adds_a_pesticide_log_on_a_phone(server, phone, backend):
     phone.find_element(By.NAME, "username").send_keys("farmer1")
     phone.find_element(By.NAME, "password").send_keys("demo-password")
     phone.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    assert phone.current_url.endswith("/dashboard")
+    WebDriverWait(phone, 10).until(lambda d: d.current_url.endswith("/dashboard"))
     phone.save_screenshot(str(ARTIFACTS / "02-dashboard.png"))
 
     # The page fits the phone: nothing is wider than the screen.
     assert phone.execute_script("return document.documentElement.scrollWidth") <= 390
 
-    phone.find_element(By.CSS_SELECTOR, ".list a").click()           # my farm
+    phone.find_element(By.CSS_SELECTOR, ".list a").click()  # my farm
+    WebDriverWait(phone, 10).until(lambda d: "/farms/" in d.current_url)
     phone.find_element(By.CSS_SELECTOR, ".list a[href*='/plots/']").click()  # its first plot
+    WebDriverWait(phone, 10).until(lambda d: "/plots/" in d.current_url)
     phone.save_screenshot(str(ARTIFACTS / "03-plot.png"))
     assert phone.execute_script("return document.documentElement.scrollWidth") <= 390
 
     # Tap 1: "spray / fertilise"; tap 2: pick the product; tap 3: save.
     phone.find_element(By.CSS_SELECTOR, "a[href*='kind=input']").click()
-    Select(phone.find_element(By.NAME, "input_product")).select_by_visible_text("24%螺螨酯悬浮剂 · 30d")
+    WebDriverWait(phone, 10).until(lambda d: "kind=input" in d.current_url)
+    Select(phone.find_element(By.NAME, "input_product")).select_by_visible_text("24%螺螨酯悬浮剂 · 安全间隔期 30 天")
     dose = phone.find_element(By.NAME, "dose")
     dose.clear()
     dose.send_keys("25")
     phone.save_screenshot(str(ARTIFACTS / "04-input-form.png"))
     phone.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    assert "已保存" in phone.page_source or "保存" in phone.page_source
+    WebDriverWait(phone, 10).until(lambda d: "/logs/new" not in d.current_url)
+    assert phone.find_element(By.CSS_SELECTOR, ".flash.info").text  # "saved"
 
     phone.find_element(By.CSS_SELECTOR, "a[href='/logs/']").click()
+    WebDriverWait(phone, 10).until(lambda d: d.current_url.endswith("/logs/"))
     Select(phone.find_element(By.NAME, "kind")).select_by_value("input")
     phone.find_element(By.CSS_SELECTOR, ".filters button[type=submit]").click()
+    WebDriverWait(phone, 10).until(lambda d: "kind=input" in d.current_url)
     phone.save_screenshot(str(ARTIFACTS / "05-history.png"))
     first = phone.find_element(By.CSS_SELECTOR, ".logs li")
     assert "24%螺螨酯悬浮剂" in first.text

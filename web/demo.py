@@ -155,8 +155,9 @@ XINFENG = FarmSpec(
             plots=ORCHARDS_XF, quantity=(80, 150, 5, "m³")),
         apply_input("potassium_sulphate", (15, 25, 1, "kg/亩"), (25, 35), (("07-20", "08-31"),),
                     "壮果肥，开浅沟撒施后覆土", plots=ORCHARDS_XF),
-        apply_input("npk_15_15_15", (20, 30, 1, "kg/亩"), (30, 40),
-                    (("08-25", "09-20"),), "秋梢肥", plots=ORCHARDS_XF), apply_input("organic_manure", (400, 600, 50, "kg/亩"), (40, 50), (("12-26", "01-31"),),
+        apply_input("npk_15_15_15", (20, 30, 1, "kg/亩"), (30, 40), (("08-25", "09-20"),), "秋梢肥",
+                    plots=ORCHARDS_XF),
+        apply_input("organic_manure", (400, 600, 50, "kg/亩"), (40, 50), (("12-26", "01-31"),),
                     "采果后基肥，扩穴深施", plots=ORCHARDS_XF),
         apply_input("abamectin_1_8ec", (40, 60, 5, "ml/亩"), (20, 28),
                     (("03-01", "05-31"), ("09-01", "11-30")), "防治红蜘蛛", plots=ORCHARDS_XF),
@@ -264,6 +265,9 @@ LUSHAN = FarmSpec(
         act("pruning", (30, 40), (("05-15", "06-10"),), "春茶后轻修剪", plots=TEA_LS),
         act("pruning", (30, 40), (("10-15", "11-10"),), "秋季轻修剪，整理树冠", plots=TEA_LS),
         act("tillage", (40, 50), (("11-15", "12-31"),), "行间冬耕深翻，清除杂草", plots=TEA_LS),
+        act("other", (30, 40), (("12-01", "02-20"),), "清沟排水，防止冬春渍害", plots=TEA_LS),
+        observe((6, 9), (("03-01", "04-05"),), "茶芽萌发调查：一芽一叶比例 {q}%", plots=TEA_LS,
+                quantity=(5, 60, 1, "%"), grows=True),
         act("other", (25, 35), (("01-01", "02-20"),), "防冻：行间铺草覆盖", plots=TEA_LS),
         act("weeding", (20, 30), (("04-01", "10-31"),), "人工除草", plots=TEA_LS),
         act("irrigation", (10, 15), (("07-10", "09-10"),), "伏旱喷灌", plots=TEA_LS,
@@ -301,6 +305,9 @@ WUYUAN = FarmSpec(
         act("pruning", (30, 40), (("05-10", "06-10"),), "春茶后修剪", plots=TEA_WY),
         act("pruning", (30, 40), (("10-20", "11-20"),), "秋季轻修剪", plots=TEA_WY),
         act("tillage", (40, 50), (("11-20", "12-31"),), "行间冬耕，铺草覆盖", plots=TEA_WY),
+        act("other", (30, 40), (("12-01", "02-20"),), "清沟排水，防止冬春渍害", plots=TEA_WY),
+        observe((6, 9), (("03-01", "04-05"),), "茶芽萌发调查：一芽一叶比例 {q}%", plots=TEA_WY,
+                quantity=(5, 60, 1, "%"), grows=True),
         act("other", (25, 35), (("01-01", "02-25"),), "雪后检查冻害，摇落积雪", plots=TEA_WY),
         act("weeding", (20, 30), (("04-01", "10-31"),), "人工除草（有机茶园不用除草剂）", plots=TEA_WY),
         act("irrigation", (10, 15), (("07-10", "09-10"),), "引山泉水喷灌", plots=TEA_WY,
@@ -375,8 +382,10 @@ NANCHANG = FarmSpec(
     rules=(
         act("irrigation", (12, 18), (("04-15", "10-10"),), ("灌溉补水", "干湿交替灌溉", "灌跑马水"), plots=(PADDY,),
             quantity=(300, 600, 10, "m³")),
-        apply_input("npk_15_15_15", (25, 35, 1, "kg/亩"), (30, 40),
-                    (("04-10", "04-20"),), "早稻基肥", planting="early"), apply_input("npk_15_15_15", (25, 35, 1, "kg/亩"), (30, 40), (("07-24", "08-02"),), "晚稻基肥", planting="late"),
+        apply_input("npk_15_15_15", (25, 35, 1, "kg/亩"), (30, 40), (("04-10", "04-20"),), "早稻基肥",
+                    planting="early"),
+        apply_input("npk_15_15_15", (25, 35, 1, "kg/亩"), (30, 40), (("07-24", "08-02"),), "晚稻基肥",
+                    planting="late"),
         apply_input("urea", (5, 8, 1, "kg/亩"), (30, 40), (("04-25", "05-10"),), "分蘖肥", planting="early"),
         apply_input("urea", (5, 8, 1, "kg/亩"), (30, 40), (("08-05", "08-20"),), "分蘖肥", planting="late"),
         apply_input("pymetrozine_50wg", (10, 15, 1, "g/亩"), (25, 30),
@@ -521,7 +530,8 @@ def plan(spec, now, products):
         plots = rule.plots or (plantings[rule.planting].plot,)
 
         def eligible(day, rule=rule):
-            return in_season(day, rule.seasons) and (rule.planting is None or dates[rule.planting].active(day))
+            growing = rule.planting is None or dates[rule.planting].active(day)
+            return growing and in_season(day, rule.seasons)
 
         day, fresh = first_day, True
         while day <= today:

@@ -47,6 +47,27 @@ def _apply_errors(form, error):
     flash(error.message, "error")
 
 
+def _submit(form, save, done_message, next_url):
+    """Validate a posted form and save it through the service.
+
+    Returns the redirect after a save, or None when the form is to be shown
+    (again, with its errors); nothing is written unless everything is valid.
+    """
+    if not form.validate_on_submit():
+        return None
+    try:
+        saved = save(form.data)
+    except (ValidationError, Conflict) as e:
+        _apply_errors(form, e)
+        return None
+    flash(done_message, "info")
+    return redirect(next_url(saved))
+
+
+def _form_page(template, form, **context):
+    return render_template(template, form=form, **context), 422 if form.errors else 200
+
+
 @bp.get("/dashboard")
 def dashboard():
     farms = list(service.visible_farms(g.user).order_by(service.Farm.name).limit(50))
@@ -68,15 +89,9 @@ def farm_new():
     if not can_create_farm(g.user):
         abort(403)
     form = FarmForm()
-    if form.validate_on_submit():
-        try:
-            farm = service.create_farm(g.user, form.data)
-        except (ValidationError, Conflict) as e:
-            _apply_errors(form, e)
-        else:
-            flash(_("The farm has been created."), "info")
-            return redirect(url_for("farms.farm_page", farm_id=farm.id))
-    return render_template("farms/farm_form.html", form=form, farm=None), 422 if form.errors else 200
+    done = _submit(form, lambda data: service.create_farm(g.user, data), _("The farm has been created."),
+                   lambda farm: url_for("farms.farm_page", farm_id=farm.id))
+    return done or _form_page("farms/farm_form.html", form, farm=None)
 
 
 @bp.get("/farms/<int:farm_id>")
@@ -96,30 +111,18 @@ def farm_edit(farm_id):
     farm = service.get_farm(g.user, farm_id, Access.MANAGE)
     form = FarmForm(obj=farm, data={"county_code": farm.county_code,
                                     "certifications": service.farm_certifications(farm)})
-    if form.validate_on_submit():
-        try:
-            service.update_farm(g.user, farm, form.data)
-        except (ValidationError, Conflict) as e:
-            _apply_errors(form, e)
-        else:
-            flash(_("Saved."), "info")
-            return redirect(url_for("farms.farm_page", farm_id=farm.id))
-    return render_template("farms/farm_form.html", form=form, farm=farm), 422 if form.errors else 200
+    done = _submit(form, lambda data: service.update_farm(g.user, farm, data), _("Saved."),
+                   lambda farm: url_for("farms.farm_page", farm_id=farm.id))
+    return done or _form_page("farms/farm_form.html", form, farm=farm)
 
 
 @bp.route("/farms/<int:farm_id>/plots/new", methods=["GET", "POST"])
 def plot_new(farm_id):
     farm = service.get_farm(g.user, farm_id, Access.MANAGE)
     form = PlotForm()
-    if form.validate_on_submit():
-        try:
-            plot = service.create_plot(g.user, farm, form.data)
-        except (ValidationError, Conflict) as e:
-            _apply_errors(form, e)
-        else:
-            flash(_("The plot has been created."), "info")
-            return redirect(url_for("farms.plot_page", plot_id=plot.id))
-    return render_template("farms/plot_form.html", form=form, farm=farm), 422 if form.errors else 200
+    done = _submit(form, lambda data: service.create_plot(g.user, farm, data), _("The plot has been created."),
+                   lambda plot: url_for("farms.plot_page", plot_id=plot.id))
+    return done or _form_page("farms/plot_form.html", form, farm=farm)
 
 
 @bp.get("/plots/<int:plot_id>")
@@ -136,16 +139,10 @@ def plot_page(plot_id):
 def planting_new(plot_id):
     plot = service.get_plot(g.user, plot_id, Access.LOG)
     form = PlantingForm()
-    if form.validate_on_submit():
-        try:
-            planting = service.create_planting(g.user, plot, form.data)
-        except ValidationError as e:
-            _apply_errors(form, e)
-        else:
-            flash(_("The planting has been added."), "info")
-            return redirect(url_for("farms.planting_page", planting_id=planting.id))
-    return render_template("farms/planting_form.html", form=form, plot=plot, planting=None), \
-        422 if form.errors else 200
+    done = _submit(form, lambda data: service.create_planting(g.user, plot, data),
+                   _("The planting has been added."),
+                   lambda planting: url_for("farms.planting_page", planting_id=planting.id))
+    return done or _form_page("farms/planting_form.html", form, plot=plot, planting=None)
 
 
 @bp.get("/plantings/<int:planting_id>")
@@ -162,16 +159,9 @@ def planting_page(planting_id):
 def planting_edit(planting_id):
     planting = service.get_planting(g.user, planting_id, Access.LOG)
     form = PlantingForm(obj=planting, data={"crop": planting.crop_id})
-    if form.validate_on_submit():
-        try:
-            service.update_planting(g.user, planting, form.data)
-        except ValidationError as e:
-            _apply_errors(form, e)
-        else:
-            flash(_("Saved."), "info")
-            return redirect(url_for("farms.planting_page", planting_id=planting.id))
-    return render_template("farms/planting_form.html", form=form, plot=planting.plot, planting=planting), \
-        422 if form.errors else 200
+    done = _submit(form, lambda data: service.update_planting(g.user, planting, data), _("Saved."),
+                   lambda planting: url_for("farms.planting_page", planting_id=planting.id))
+    return done or _form_page("farms/planting_form.html", form, plot=planting.plot, planting=planting)
 
 
 @bp.route("/plots/<int:plot_id>/logs/new", methods=["GET", "POST"])
@@ -197,16 +187,9 @@ def log_new(plot_id):
     form = LogForm(farm=farm, data=defaults)
     form.planting.choices = [("", "—")] + [
         (p.id, f"{p.crop.name_zh} {p.variety}".strip()) for p in service.plantings_of(plot)]
-    if form.validate_on_submit():
-        try:
-            service.create_log(g.user, farm, form.data)
-        except ValidationError as e:
-            _apply_errors(form, e)
-        else:
-            flash(_("The log has been saved."), "info")
-            return redirect(url_for("farms.plot_page", plot_id=plot.id))
-    return render_template("farms/log_form.html", form=form, plot=plot, farm=farm, kind=kind), \
-        422 if form.errors else 200
+    done = _submit(form, lambda data: service.create_log(g.user, farm, data), _("The log has been saved."),
+                   lambda log: url_for("farms.plot_page", plot_id=plot.id))
+    return done or _form_page("farms/log_form.html", form, plot=plot, farm=farm, kind=kind)
 
 
 @bp.get("/logs/")

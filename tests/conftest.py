@@ -160,12 +160,6 @@ def client(app):
     return app.test_client()
 
 
-@pytest.fixture
-def csrf_app(app):
-    """The app with CSRF checks on, as in production (tests default to on as well)."""
-    return app
-
-
 def login(client, username, password=PASSWORD):
     """Sign in through the real login form (CSRF token included)."""
     import re

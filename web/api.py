@@ -3,7 +3,7 @@ import math
 from pathlib import Path
 
 import yaml
-from flask import Blueprint, abort, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.datastructures import MultiDict
 
 from flask_babel import gettext as _
@@ -156,7 +156,3 @@ def paginated(query, serialize_page):
     pages = max(1, math.ceil(total / per_page))
     return jsonify({"items": items, "page": page, "per_page": per_page, "total": total,
                     "pages": pages})
-
-
-def not_found():
-    abort(404)

@@ -35,11 +35,6 @@ class User(BaseModel):
     created_at = pw.DateTimeField(default=utcnow)
     last_login_at = pw.DateTimeField(null=True)
 
-    # Flask-session glue.
-    @property
-    def is_admin(self):
-        return self.role == "admin"
-
     def __str__(self):
         return self.display_name or self.username
 

@@ -3,6 +3,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from web import security
 from web.accounts import service
@@ -10,6 +11,14 @@ from web.accounts.forms import LoginForm, PasswordForm, TokenForm
 from web.db import ValidationError
 
 bp = Blueprint("accounts", __name__)
+
+ROLE_LABELS = {"admin": _l("Administrator"), "farmer": _l("Farmer"), "operator": _l("Supply-chain operator"),
+               "inspector": _l("Inspector"), "bureau": _l("Agriculture bureau")}
+
+
+@bp.app_context_processor
+def _role_labels():
+    return {"ROLE_LABELS": ROLE_LABELS}
 
 
 def _safe_next(target):

@@ -157,7 +157,7 @@ def add_member(farm, user, role):
 
 
 def farm_certifications(farm):
-    return [c.kind for c in Certification.select().where(Certification.farm == farm).order_by(Certification.kind)]
+    return certifications_of([farm])[farm.id]
 
 
 def certifications_of(farms):

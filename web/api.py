@@ -4,9 +4,8 @@ from pathlib import Path
 
 import yaml
 from flask import Blueprint, current_app, g, jsonify, request
-from werkzeug.datastructures import MultiDict
-
 from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
 
 from web.db import ValidationError
 from web.security import csrf

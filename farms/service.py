@@ -5,6 +5,7 @@ through ``web.permissions``; callers never filter farms themselves.
 """
 import datetime as dt
 import json
+from dataclasses import dataclass
 
 import peewee as pw
 from flask_babel import gettext as _
@@ -394,3 +395,93 @@ def input_products():
 
 def load_catalogues():
     return catalogue.load()
+
+
+# ---------------------------------------------------------------- for traceability
+
+
+@dataclass(frozen=True)
+class HarvestRecord:
+    """What a harvest batch copies from the farm log."""
+
+    log_id: int
+    farm_id: int
+    farm_name: str
+    organisation_id: int
+    county_code: str
+    plot_ids: tuple
+    plot_names: tuple
+    planting_id: int | None
+    planting_start: dt.date | None
+    crop_code: str
+    crop_name_zh: str
+    crop_name_en: str
+    variety: str
+    harvested_at: dt.datetime  # UTC
+    quantity: float
+    unit: str
+    lot_number: str
+
+
+def harvest_record(user, log_id):
+    """The harvest log ``log_id`` as a batch sees it; the user must be able to log on its farm."""
+    log = get_log(user, log_id)
+    require(access_to(user, log.farm), Access.LOG)
+    if log.kind != "harvest":
+        raise ValidationError(_("A batch is made from a harvest log."), {"harvest_log": _("Not a harvest log.")})
+    plots = plots_of_logs([log])[log.id]
+    planting = None
+    if log.planting_id:
+        planting = Planting.select(Planting, Crop).join(Crop).where(Planting.id == log.planting_id).first()
+    else:
+        planting = (Planting.select(Planting, Crop).join(Crop)
+                    .where(Planting.plot.in_([p.id for p in plots]) & (Planting.start_date <= log.timestamp.date()))
+                    .order_by(Planting.ended_on.is_null(False), Planting.start_date.desc()).first())
+    if planting is None:
+        raise ValidationError(_("The harvest log names no planting, so the crop is unknown."),
+                              {"harvest_log": _("Link the harvest to a planting first.")})
+    return HarvestRecord(
+        log_id=log.id, farm_id=log.farm_id, farm_name=log.farm.name, organisation_id=log.farm.organisation_id,
+        county_code=log.farm.county_code, plot_ids=tuple(p.id for p in plots),
+        plot_names=tuple(p.name for p in plots), planting_id=planting.id, planting_start=planting.start_date,
+        crop_code=planting.crop.code, crop_name_zh=planting.crop.name_zh, crop_name_en=planting.crop.name_en,
+        variety=planting.variety, harvested_at=log.timestamp, quantity=log.quantity, unit=log.unit,
+        lot_number=log.lot_number)
+
+
+def input_applications(plot_ids, since=None, until=None, pesticides_only=False):
+    """Input logs on any of ``plot_ids`` between ``since`` and ``until`` (UTC), newest first.
+
+    Public facts only: product, ingredient, category, dose, interval and date.
+    """
+    query = (Log.select(Log).join(LogPlot).where((LogPlot.plot.in_(list(plot_ids))) & (Log.kind == "input"))
+             .distinct().order_by(Log.timestamp.desc()))
+    if since is not None:
+        query = query.where(Log.timestamp >= since)
+    if until is not None:
+        query = query.where(Log.timestamp <= until)
+    if pesticides_only:
+        query = query.where(Log.input_category.in_(PESTICIDE_CATEGORIES))
+    return [{"log_id": log.id, "applied_at": log.timestamp, "product_name": log.product_name,
+             "active_ingredient": log.active_ingredient, "category": log.input_category, "dose": log.dose,
+             "dose_unit": log.dose_unit, "phi_days": log.phi_days or 0} for log in query]
+
+
+def public_farm(farm_id):
+    """What a consumer may see of a farm: no people, no contact details of workers."""
+    farm = Farm.get_or_none(Farm.id == farm_id)
+    if farm is None:
+        return None
+    return {"id": farm.id, "name": farm.name, "county_code": farm.county_code,
+            "county": divisions.full_name(farm.county_code), "certifications": farm_certifications(farm),
+            "organisation_id": farm.organisation_id}
+
+
+def access_to_farm_id(user, farm_id):
+    farm = Farm.get_or_none(Farm.id == farm_id)
+    return access_to(user, farm) if farm else Access.NONE
+
+
+def farm_ids_with_access(user, need=Access.LOG):
+    """Ids of the farms on which ``user`` has at least ``need`` (used to act for the farm's organisation)."""
+    return [farm.id for farm in visible_farms(user) if access_to(user, farm) >= need]

@@ -22,6 +22,7 @@ MODEL_MODULES = (
     "web.divisions",
     "web.accounts.models",
     "farms.models",
+    "trace.models",
 )
 
 

@@ -13,6 +13,7 @@ BLUEPRINTS = (
     "web.api:bp",
     "farms.views:bp",
     "farms.api:bp",
+    "trace.api:bp",
 )
 
 

@@ -17,6 +17,7 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 OPENAPI_FILES = (
     Path(__file__).resolve().parent / "openapi.yaml",
     Path(__file__).resolve().parent.parent / "farms" / "openapi.yaml",
+    Path(__file__).resolve().parent.parent / "trace" / "openapi.yaml",
 )
 
 

@@ -33,10 +33,14 @@ DISPOSITIONS = {
     "storing": "in_progress", "shipping": "in_transit", "receiving": "in_progress",
     "retail_selling": "retail_sold", "transforming": "active",
 }
+
 # UN/ECE Recommendation 20 codes for EPCIS quantities.
 UOM = {"kg": "KGM", "t": "TNE", "g": "GRM", "l": "LTR", "L": "LTR", "ml": "MLT", "斤": None, "个": "H87",
        "箱": "XBX", "只": "H87"}
 NS = "gx"
+# CBV 2.0 has no business step for splitting, merging or processing a batch; the
+# documents name ours as an extension term in the "gx" namespace, as EPCIS allows.
+TRANSFORMING = f"{NS}:transforming"
 ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I, O, 0, 1: easy to read aloud
 
@@ -169,12 +173,17 @@ def _offset(when):
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
+def step_name(biz_step):
+    """The short step name of a document's bizStep ("gx:transforming" -> "transforming")."""
+    return biz_step.split(":", 1)[1] if biz_step.startswith(f"{NS}:") else biz_step
+
+
 def _append(batch, document, organisation, user, kind="event", corrects=None):
     """Store one event row: the document, canonical, with its hash."""
     text = canonical_json(document)
     event_time = dt.datetime.fromisoformat(document["eventTime"])
     return Event.create(event_id=document["eventID"], kind=kind, batch=batch,
-                        biz_step=document.get("bizStep", ""), event_time=to_utc_naive(event_time),
+                        biz_step=step_name(document.get("bizStep", "")), event_time=to_utc_naive(event_time),
                         organisation=organisation, recorded_by=user, corrects=corrects,
                         document=text, hash=digest(text))
 
@@ -518,7 +527,7 @@ def _lot_free(organisation, lot):
 
 def _transformation(user, inputs, output, when, organisation, kind, place=None):
     """Record the TransformationEvent that made ``output`` from ``inputs`` [(batch, quantity)]."""
-    document = _base_document(output, "TransformationEvent", "transforming", when, organisation, user, place)
+    document = _base_document(output, "TransformationEvent", TRANSFORMING, when, organisation, user, place)
     document["inputQuantityList"] = [_quantity_element(batch, qty) for batch, qty in inputs]
     document["outputQuantityList"] = [_quantity_element(output, output.quantity)]
     document["disposition"] = "active"
@@ -686,7 +695,7 @@ def recall(batch):
     last = _last_events(down)
     downstream = [{"id": b.id, "code": b.code, "lot_number": b.lot_number, "product": b.product_name,
                    "status": b.status, "holder": b.holder.name, "remaining": b.remaining, "unit": b.unit,
-                   "last_step": last.get(b.id, {}).get("bizStep"),
+                   "last_step": step_name(last.get(b.id, {}).get("bizStep", "")),
                    "last_place": last.get(b.id, {}).get(f"{NS}:place"),
                    "last_time": last.get(b.id, {}).get("eventTime")}
                   for b in Batch.select(Batch, Organisation).join(Organisation, on=(Batch.holder == Organisation.id))
@@ -800,7 +809,7 @@ def public_view(batch):
             inputs = ilmd.get(f"{NS}:inputsApplied", [])
         if document.get(f"{NS}:inspection"):
             inspections.append(dict(document[f"{NS}:inspection"], time=document["eventTime"]))
-        timeline.append({"step": document.get("bizStep"), "time": document["eventTime"],
+        timeline.append({"step": step_name(document.get("bizStep", "")), "time": document["eventTime"],
                          "place": document.get(f"{NS}:place"), "organisation": document.get(f"{NS}:organisation"),
                          "destination": document.get(f"{NS}:destination"),
                          "corrected": bool(document.get(f"{NS}:corrects"))})

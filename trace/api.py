@@ -1,5 +1,6 @@
 """JSON API for batches, journey events, lineage, recall and EPCIS (documented in trace/openapi.yaml)."""
 import json
+import math
 
 from flask import g, jsonify, request
 from flask_babel import gettext as _
@@ -22,7 +23,7 @@ def _number(data, key, required=False, positive=True):
         if required:
             raise ValidationError(_("Some fields need correcting."), {key: _("Required.")})
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValidationError(_("Some fields need correcting."), {key: _("Must be a number.")})
     if positive and value <= 0:
         raise ValidationError(_("Some fields need correcting."), {key: _("Must be above zero.")})
@@ -181,7 +182,7 @@ def split(batch_id):
     data = json_body()
     _only(data, ("quantities", "lot_numbers", "event_time"))
     quantities = _list(data, "quantities")
-    if any(isinstance(q, bool) or not isinstance(q, (int, float)) for q in quantities):
+    if any(isinstance(q, bool) or not isinstance(q, (int, float)) or not math.isfinite(q) for q in quantities):
         raise ValidationError(_("Some fields need correcting."), {"quantities": _("Numbers only.")})
     lots = _list(data, "lot_numbers", required=False)
     children = service.split(g.user, batch, quantities, lots, _time(data, "event_time", required=False))
@@ -191,6 +192,8 @@ def split(batch_id):
 def _batches(ids, key):
     if any(isinstance(i, bool) or not isinstance(i, int) for i in ids):
         raise ValidationError(_("Some fields need correcting."), {key: _("Batch ids.")})
+    if len(set(ids)) != len(ids):
+        raise ValidationError(_("Some fields need correcting."), {key: _("Each batch only once.")})
     return [_batch(i) for i in ids]
 
 
@@ -209,7 +212,10 @@ def transform():
     data = json_body()
     _only(data, ("inputs", "product", "quantity", "unit", "lot_number", "gtin", "event_time"))
     inputs = []
-    for index, item in enumerate(_list(data, "inputs")):
+    items = _list(data, "inputs")
+    if len({item.get("batch") if isinstance(item, dict) else None for item in items}) != len(items):
+        raise ValidationError(_("Some fields need correcting."), {"inputs": _("Each batch only once.")})
+    for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise ValidationError(_("Some fields need correcting."), {f"inputs.{index}": _("An object.")})
         batch = _batches([item.get("batch")], f"inputs.{index}.batch")[0]

@@ -429,8 +429,11 @@ def export_document(batch):
 # ---------------------------------------------------------------- import
 
 
-def _batch_named(identifier):
-    """(batch, None) for a Digital Link of one of our batches, else (None, problem)."""
+def _batch_named(user, identifier):
+    """(batch, None) for a Digital Link of one of our batches the user may see, else (None, problem).
+
+    A batch the user may not see is reported exactly like an unknown one, so that
+    an import cannot be used to learn which batches exist."""
     if not isinstance(identifier, str):
         return None, f"{_show(identifier)} is not a Digital Link"
     ours = urlsplit(trace.base_url())
@@ -442,6 +445,11 @@ def _batch_named(identifier):
     except ValueError as e:
         return None, f"{_show(identifier)} is not a batch's Digital Link: {e}"
     batch = trace.find_by_link(link)
+    if batch is not None:
+        try:
+            batch = trace.get_batch(user, batch.id)
+        except Denied:
+            batch = None
     if batch is None:
         return None, f"{_show(identifier)} names no batch known here"
     return batch, None
@@ -462,7 +470,7 @@ def _identifiers(path, event):
     return found
 
 
-def _import_event(path, event):
+def _import_event(user, path, event):
     """(batch, record_event data, problems) for one event of an imported document."""
     problems = []
     kind = event.get("type")
@@ -493,7 +501,7 @@ def _import_event(path, event):
         when = when.astimezone(dt.timezone(-delta if sign == "-" else delta))
     batches, elements = {}, []
     for where, identifier, element in _identifiers(path, event):
-        batch, problem = _batch_named(identifier)
+        batch, problem = _batch_named(user, identifier)
         if problem:
             problems.append((where, problem))
             continue
@@ -606,7 +614,7 @@ def import_document(user, doc):
     for path, event in events:
         if not isinstance(event, dict):
             continue
-        batch, data, event_problems = _import_event(path, event)
+        batch, data, event_problems = _import_event(user, path, event)
         covered = {where for where, _text in problems}
         problems.extend(p for p in event_problems if p[0] not in covered)  # one word per field is enough
         accepted.append((path, batch, data))

@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import ipaddress
 import json
+import math
 import secrets
 import uuid
 
@@ -157,6 +158,12 @@ def _quantity_element(batch, quantity):
     return element
 
 
+def _positive(number):
+    """A finite number above zero (NaN and infinity are not quantities)."""
+    return isinstance(number, (int, float)) and not isinstance(number, bool) and math.isfinite(number) \
+        and number > 0
+
+
 def _check_time(when, not_before=None):
     if not isinstance(when, dt.datetime) or when.tzinfo is None:
         raise ValidationError(_("Give the time with its time zone."), {"event_time": _("Required.")})
@@ -274,7 +281,7 @@ def record_event(user, batch, data):
         when = data.get("event_time")
         _check_time(when, _last_event_time(batch))
         quantity = data.get("quantity")
-        if quantity is not None and (quantity <= 0 or quantity > batch.remaining + 1e-9):
+        if quantity is not None and (not _positive(quantity) or quantity > batch.remaining + 1e-9):
             raise ValidationError(_("The quantity must be above zero and at most what the batch holds."),
                                   {"quantity": _("At most %(q)g %(unit)s.", q=batch.remaining, unit=batch.unit)})
         document = _base_document(batch, "ObjectEvent", step, when, organisation, user, data.get("place"))
@@ -332,6 +339,8 @@ def _inspection_items(items):
             if item.get(key) not in (None, ""):
                 try:
                     entry[key] = float(item[key])
+                    if not math.isfinite(entry[key]):
+                        raise ValueError(item[key])
                 except (TypeError, ValueError):
                     raise ValidationError(_("Results are numbers."), {f"items.{index}.{key}": _("A number.")}) \
                         from None
@@ -439,7 +448,7 @@ def create_batch(user, data):
     already = sum(b.quantity for b in Batch.select(Batch.quantity).where(Batch.harvest_log == harvest.log_id))
     available = (harvest.quantity or 0) - already
     quantity = data.get("quantity") or available
-    if quantity <= 0 or quantity > available + 1e-9:
+    if not _positive(quantity) or quantity > available + 1e-9:
         raise ValidationError(_("The quantity must be above zero and at most the unbatched harvest."),
                               {"quantity": _("At most %(q)g %(unit)s.", q=max(available, 0), unit=harvest.unit)})
     organisation = Organisation.get_by_id(harvest.organisation_id)
@@ -501,7 +510,7 @@ def record_plot_inspection(user, plot_id, data):
     passed = bool(data.get("passed")) and all(item["passed"] for item in items)
     return Inspection.create(lab=user.organisation, inspector=user, plot=plot.id, sampled_at=to_utc_naive(when),
                              passed=passed, items=canonical_json(items),
-                             report_sha256=(data.get("attachments") or [None])[0])
+                             report_sha256=(_attachments(data.get("attachments")) or [{}])[0].get("sha256"))
 
 
 def _child_batch(parent, organisation, user, lot, quantity, product=None):
@@ -554,7 +563,8 @@ def _lots(data_lots, base, count):
 def split(user, batch, quantities, lots=None, when=None):
     """Split a batch into new batches of the given quantities (the rest stays in the batch)."""
     when = when or dt.datetime.now(local_zone())
-    if not quantities or any(not isinstance(q, (int, float)) or q <= 0 for q in quantities):
+    if not quantities or any(not isinstance(q, (int, float)) or not math.isfinite(q) or q <= 0
+                             for q in quantities):
         raise ValidationError(_("Each part needs a quantity above zero."), {"quantities": _("Above zero.")})
     with database.atomic():
         batch = _locked(batch.id)
@@ -577,8 +587,8 @@ def split(user, batch, quantities, lots=None, when=None):
 def merge(user, batches, lot, when=None):
     """Merge whole batches of one product, held by one organisation, into a new batch."""
     when = when or dt.datetime.now(local_zone())
-    if len(batches) < 2:
-        raise ValidationError(_("Choose at least two batches to merge."), {"batches": _("Two or more.")})
+    if len({b.id for b in batches}) < 2 or len({b.id for b in batches}) != len(batches):
+        raise ValidationError(_("Choose at least two different batches to merge."), {"batches": _("Two or more.")})
     with database.atomic():
         batches = [_locked(b.id) for b in batches]
         for batch in batches:
@@ -605,11 +615,11 @@ def merge(user, batches, lot, when=None):
 def transform(user, inputs, product, quantity, unit, lot, when=None, gtin=None):
     """Process input batches [(batch, quantity)] into a new product (juice from oranges, tea from leaf)."""
     when = when or dt.datetime.now(local_zone())
-    if not inputs:
-        raise ValidationError(_("Choose the input batches."), {"inputs": _("Required.")})
+    if not inputs or len({b.id for b, _used in inputs}) != len(inputs):
+        raise ValidationError(_("Choose the input batches, each once."), {"inputs": _("Required.")})
     if not product.get("zh"):
         raise ValidationError(_("Name the new product."), {"product": _("Required.")})
-    if not isinstance(quantity, (int, float)) or quantity <= 0:
+    if not isinstance(quantity, (int, float)) or not math.isfinite(quantity) or quantity <= 0:
         raise ValidationError(_("The output quantity must be above zero."), {"quantity": _("Above zero.")})
     with database.atomic():
         resolved = []

@@ -691,41 +691,54 @@ def descendant_ids(batch_id):
 
 
 def recall(batch):
-    """Trace a batch back to its farms, plots and inputs, and forward to every downstream batch."""
+    """Trace a batch back to its farms, plots and inputs, and forward to every downstream batch.
+
+    Reads plain tuples, not model objects: a deep lineage reaches thousands of rows.
+    """
     up = ancestor_ids(batch.id) | {batch.id}
     down = descendant_ids(batch.id)
     origins = []
     commissioning = (Event.select(Event.batch, Event.document)
-                     .where(Event.batch.in_(list(up)) & (Event.biz_step == "commissioning") & (Event.kind == "event")))
-    for event in commissioning:
-        ilmd = json.loads(event.document).get("ilmd", {})
-        origins.append({"batch_id": event.batch_id, "farm": ilmd.get(f"{NS}:farm"),
+                     .where(Event.batch.in_(list(up)) & (Event.biz_step == "commissioning") & (Event.kind == "event"))
+                     .tuples())
+    for batch_id, document in commissioning:
+        ilmd = json.loads(document).get("ilmd", {})
+        origins.append({"batch_id": batch_id, "farm": ilmd.get(f"{NS}:farm"),
                         "plots": ilmd.get(f"{NS}:plots", []), "harvest_date": ilmd.get(f"{NS}:harvestDate"),
                         "inputs": ilmd.get(f"{NS}:inputsApplied", [])})
     last = _last_events(down)
-    downstream = [{"id": b.id, "code": b.code, "lot_number": b.lot_number, "product": b.product_name,
-                   "status": b.status, "holder": b.holder.name, "remaining": b.remaining, "unit": b.unit,
-                   "last_step": step_name(last.get(b.id, {}).get("bizStep", "")),
-                   "last_place": last.get(b.id, {}).get(f"{NS}:place"),
-                   "last_time": last.get(b.id, {}).get("eventTime")}
-                  for b in Batch.select(Batch, Organisation).join(Organisation, on=(Batch.holder == Organisation.id))
-                  .where(Batch.id.in_(list(down) or [0])).order_by(Batch.id)]
-    upstream = [{"id": b.id, "code": b.code, "lot_number": b.lot_number, "product": b.product_name}
-                for b in Batch.select().where(Batch.id.in_(list(up - {batch.id}) or [0])).order_by(Batch.id)]
+    rows = (Batch.select(Batch.id, Batch.code, Batch.lot_number, Batch.product_name, Batch.status,
+                         Organisation.name, Batch.remaining, Batch.unit)
+            .join(Organisation, on=(Batch.holder == Organisation.id))
+            .where(Batch.id.in_(list(down) or [0])).order_by(Batch.id).tuples())
+    downstream = [{"id": id_, "code": code, "lot_number": lot, "product": product, "status": status,
+                   "holder": holder, "remaining": remaining, "unit": unit,
+                   "last_step": step_name(last.get(id_, {}).get("bizStep", "")),
+                   "last_place": last.get(id_, {}).get(f"{NS}:place"),
+                   "last_time": last.get(id_, {}).get("eventTime")}
+                  for id_, code, lot, product, status, holder, remaining, unit in rows]
+    upstream = [{"id": id_, "code": code, "lot_number": lot, "product": product}
+                for id_, code, lot, product in
+                Batch.select(Batch.id, Batch.code, Batch.lot_number, Batch.product_name)
+                .where(Batch.id.in_(list(up - {batch.id}) or [0])).order_by(Batch.id).tuples()]
     return {"batch": {"id": batch.id, "code": batch.code, "lot_number": batch.lot_number},
             "origins": origins, "upstream": upstream, "downstream": downstream}
 
 
 def _last_events(batch_ids):
-    """{batch id: document of its latest event} in one query."""
+    """{batch id: document of its latest valid event}: events declared erroneous do not count,
+    and of events at the same time the later recorded one wins."""
     if not batch_ids:
         return {}
+    ids = list(batch_ids)
+    declared = Event.select(Event.event_id).where(Event.batch.in_(ids) & (Event.kind == "error_declaration"))
+    valid = Event.batch.in_(ids) & (Event.kind == "event") & Event.event_id.not_in(declared)
     latest = (Event.select(Event.batch, pw.fn.MAX(Event.event_time).alias("t"))
-              .where(Event.batch.in_(list(batch_ids)) & (Event.kind == "event")).group_by(Event.batch))
-    rows = (Event.select(Event.batch, Event.document)
+              .where(valid).group_by(Event.batch))
+    rows = (Event.select(Event.batch, Event.id, Event.document)
             .join(latest, on=((Event.batch == latest.c.batch_id) & (Event.event_time == latest.c.t)))
-            .where(Event.kind == "event"))
-    return {row.batch_id: json.loads(row.document) for row in rows}
+            .where(valid).order_by(Event.id).tuples())
+    return {batch_id: json.loads(document) for batch_id, _id, document in rows}  # highest id last, wins
 
 
 def journey(batch):

@@ -63,3 +63,13 @@ def test_merge_needs_one_product_and_transform_changes_it(app, world, journey, b
             "XF-2611-01-1", "XF-2611-01-2", "XF-MERGE-1", "JUICE-1"}
         juice_row = next(d for d in forward["downstream"] if d["lot_number"] == "JUICE-1")
         assert juice_row["last_step"] == "transforming" and juice_row["holder"] == "信丰脐橙合作社"
+
+
+def test_recall_shows_the_corrected_last_place(app, world, journey, batch):
+    with app.test_request_context():
+        child = trace.split(world.operator, batch, [500], when=journey.at(2))[0]
+        wrong = trace.record_event(world.operator, child, {"biz_step": "storing", "event_time": journey.at(1),
+                                                           "place": "错误的冷库"})
+        trace.correct_event(world.operator, wrong, {"place": "信丰冷库 3号库"})
+        downstream = trace.recall(batch)["downstream"]
+    assert [(d["last_step"], d["last_place"]) for d in downstream] == [("storing", "信丰冷库 3号库")]

@@ -14,6 +14,7 @@ BLUEPRINTS = (
     "farms.views:bp",
     "farms.api:bp",
     "trace.api:bp",
+    "trace.views:bp",
 )
 
 

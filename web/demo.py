@@ -13,6 +13,10 @@ one loaded in April shows spring tea. They are deterministic for a given day
 (``random.Random`` seeded by the farm). No pesticide is applied on a plot within
 its pre-harvest interval before a harvest of that plot.
 
+Inside the app (the CLI loads it so), farmer1's latest navel-orange harvest also becomes a
+batch with a journey: the cooperative carries it to its packing house and the Ganzhou lab
+tests it, so its consumer page (/t/<code>) shows the whole way. That too is made only once.
+
 Every demo account has the password ``demo-password``; only this loader creates them.
 """
 import datetime as dt
@@ -635,7 +639,7 @@ def load(now=None):
     from web.db import database
 
     now = (now or dt.datetime.now(TZ)).astimezone(TZ)
-    summary = Summary(organisations=0, users=0, farms=0, plots=0, plantings=0, logs=0)
+    summary = Summary(organisations=0, users=0, farms=0, plots=0, plantings=0, logs=0, batches=0)
     products = {p.code: p for p in InputProduct.select()}
     organisations_before = Organisation.select().count()
     with database.atomic():
@@ -647,7 +651,82 @@ def load(now=None):
             _load_farm(spec, users[spec.owner], now, products, summary)
     # Besides those above, create_farm makes one for each farmer without an organisation.
     summary["organisations"] = Organisation.select().count() - organisations_before
+    _load_journey(users, now, summary)
     return summary
+
+
+PACKING_HOUSE = "信丰县绿源合作社分拣中心"
+# A residue test of the pesticides sprayed in the Xinfeng orchards, against the GB 2763 limits for citrus.
+RESIDUE_TEST = (
+    {"name": "阿维菌素", "result": 0.003, "limit": 0.02, "unit": "mg/kg"},
+    {"name": "吡虫啉", "result": 0.04, "limit": 1, "unit": "mg/kg"},
+    {"name": "螺螨酯", "result": 0.05, "limit": 0.5, "unit": "mg/kg"},
+)
+
+
+def _load_journey(users, now, summary):
+    """A batch from farmer1's latest navel-orange harvest, carried to the packing house and tested.
+
+    Only when farmer1's farm has no batch yet. The traceability service needs the app's
+    settings (time zone, public URL): without an app context there is no journey.
+    """
+    from flask import current_app, has_app_context, has_request_context
+    from flask_babel import force_locale
+
+    if not has_app_context():
+        return
+    if has_request_context():
+        _journey(users, now, summary)
+        return
+    # The service's messages are translated; outside a request the locale cannot come from the
+    # visitor, so it is fixed here. (A test request context would do too, but ending it runs the
+    # request teardown, which closes the database connection the CLI command holds open.)
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        _journey(users, now, summary)
+
+
+def _journey(users, now, summary):
+    from farms.models import Crop, Farm, Log, LogPlot, Planting
+    from trace import service as trace
+    from trace.models import Batch
+    from web.db import ValidationError
+
+    farmer, coop, inspector = users["farmer1"], users["coop1"], users["inspector1"]
+    farm = Farm.get_or_none((Farm.organisation == farmer.organisation) & (Farm.name == XINFENG.name))
+    if farm is None or Batch.select().where(Batch.farm == farm).exists():
+        return
+    harvest = (Log.select().join(Planting).join(Crop)
+               .where((Log.farm == farm) & (Log.kind == "harvest") & (Crop.code == "navel_orange"))
+               .order_by(Log.timestamp.desc()).first())
+    if harvest is None:  # out of season: no navel oranges in the window
+        return
+    harvested = harvest.timestamp.replace(tzinfo=dt.timezone.utc).astimezone(TZ)
+    try:
+        batch = trace.create_batch(farmer, {"harvest_log": harvest.id})
+    except ValidationError:
+        # The pre-harvest interval of a spraying had not elapsed: a passing residue test of
+        # the plot, sampled at harvest, lets the batch through.
+        plot_id = LogPlot.select(LogPlot.plot).where(LogPlot.log == harvest).first().plot_id
+        test = trace.record_plot_inspection(inspector, plot_id, {
+            "sampled_at": harvested, "passed": True, "items": [dict(item) for item in RESIDUE_TEST]})
+        batch = trace.create_batch(farmer, {"harvest_log": harvest.id, "override_inspection": test.id})
+    summary["batches"] += 1
+
+    # The rest of the journey falls between the harvest and now, in order.
+    now = min(now, dt.datetime.now(TZ))
+    span = max(now - harvested, dt.timedelta(0))
+
+    def after(hours, share):
+        return harvested + min(dt.timedelta(hours=hours), span * share)
+
+    trace.record_event(coop, batch, {
+        "biz_step": "shipping", "event_time": after(3, 0.25), "place": farm.name,
+        "destination": coop.organisation_id, "notes": "冷链车运往合作社分拣中心"})
+    trace.record_event(coop, batch, {
+        "biz_step": "receiving", "event_time": after(5, 0.5), "place": PACKING_HOUSE})
+    trace.record_event(inspector, batch, {
+        "biz_step": "inspecting", "event_time": after(24, 0.75), "place": PACKING_HOUSE, "passed": True,
+        "items": [dict(item) for item in RESIDUE_TEST]})
 
 
 def _user(username, role, display_name, organisation, division, summary):

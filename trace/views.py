@@ -1,0 +1,449 @@
+"""Batch pages (signed in) and the public consumer page that a QR code opens (no sign-in).
+
+Every read and write goes through ``trace.service``; a batch the user may not see
+is a 404, an action they may not take a 403 (``web.errors`` turns ``Denied`` into those).
+"""
+import datetime as dt
+import re
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from farms import service as farms
+from trace import digital_link, qr, service
+from trace.forms import (LINEAGE_LABELS, SCAN_WARNING_LABELS, STATUS_LABELS, STEP_CHOICE_LABELS, STEP_LABELS,
+                         BatchForm, EventForm, InspectionForm, MergeForm, SplitForm, TransformForm)
+from trace.models import Batch, BatchLink
+from web import divisions, permissions
+from web.api import PREFIX
+from web.db import Conflict, ValidationError
+from web.fields import from_utc_naive, local_zone
+from web.permissions import Access
+
+bp = Blueprint("trace", __name__, template_folder="templates")
+
+BATCHES_PER_PAGE = 50
+MAX_LABELS = 40
+PUBLIC_ENDPOINTS = {"trace.consumer"}
+# The statement of the certificate of conformity (承诺达标合格证), as the regulation words it.
+COMMITMENT_ZH = "本人承诺不使用禁用农药兽药、停用兽药和非法添加物，常规农药兽药残留不超标，对承诺的真实性负责。"
+# Steps the general event form offers to the holder, most common first; inspections have their own form,
+# and receiving is offered only to the organisation a batch was shipped to.
+FORM_STEPS = tuple(s for s in ("shipping", "storing", "packing", "retail_selling", "sampling")
+                   if s in service.RECORDABLE_STEPS)
+
+
+@bp.before_request
+def _signed_in():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    if g.user is None:
+        abort(401)
+
+
+@bp.app_context_processor
+def _trace_labels():
+    return {"STEP_LABELS": STEP_LABELS, "STATUS_LABELS": STATUS_LABELS, "LINEAGE_LABELS": LINEAGE_LABELS,
+            "SCAN_WARNING_LABELS": SCAN_WARNING_LABELS, "can_batch_harvest": _can_batch_harvest,
+            "english": _english}
+
+
+@bp.app_template_filter("event_time")
+def _event_time(text, fmt="%Y-%m-%d %H:%M"):
+    """An EPCIS eventTime (ISO 8601 with offset) in the local time zone."""
+    if not text:
+        return "—"
+    try:
+        return dt.datetime.fromisoformat(text).astimezone(local_zone()).strftime(fmt)
+    except (TypeError, ValueError):
+        return text
+
+
+@bp.app_template_filter("qty")
+def _qty(value):
+    return "—" if value is None else "%g" % value
+
+
+def _english():
+    return str(get_locale() or "zh").startswith("en")
+
+
+def _can_batch_harvest(log):
+    """May the signed-in user make a batch from this harvest log?"""
+    user = g.get("user")
+    return (user is not None and log.kind == "harvest"
+            and farms.access_to(user, log.farm) >= Access.LOG)
+
+
+def _product(batch):
+    return batch.product_name_en if _english() and batch.product_name_en else batch.product_name
+
+
+def _public_path(batch, serial=None):
+    """The path of the batch's Digital Link, on this site (links never leave it)."""
+    return urlsplit(service.batch_url(batch, serial)).path
+
+
+def _apply_errors(form, error, aliases=None):
+    """Show a service's field errors on the form, and its message on top."""
+    aliases = aliases or {}
+    for name, message in (error.fields or {}).items():
+        field = getattr(form, aliases.get(name, name), None)
+        if field is not None and message and hasattr(field, "errors"):
+            field.errors = list(field.errors) + [message]
+    flash(error.message, "error")
+
+
+# ---------------------------------------------------------------- list and create
+
+
+@bp.get("/batches/")
+def batch_list():
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    query = service.visible_batches(g.user)
+    total = query.count()
+    batches = list(query.paginate(page, BATCHES_PER_PAGE))
+    from web.accounts.models import Organisation
+
+    holder_ids = {b.holder_id for b in batches}
+    holders = {o.id: o.name for o in Organisation.select(Organisation.id, Organisation.name)
+               .where(Organisation.id.in_(list(holder_ids) or [0]))}
+    return render_template("trace/batch_list.html", batches=batches, holders=holders, page=page, total=total,
+                           per_page=BATCHES_PER_PAGE, product=_product)
+
+
+@bp.route("/batches/new", methods=["GET", "POST"])
+def batch_new():
+    log_id = request.values.get("harvest_log", type=int)
+    if log_id is None:
+        abort(404)
+    harvest = farms.harvest_record(g.user, log_id)  # Denied: 404/403; not a harvest: 422
+    batched = sum(b.quantity for b in Batch.select(Batch.quantity).where(Batch.harvest_log == harvest.log_id))
+    available = max((harvest.quantity or 0) - batched, 0)
+    form = BatchForm(data={"harvest_log": harvest.log_id, "lot_number": harvest.lot_number or ""})
+    refusal = None
+    if form.validate_on_submit():
+        try:
+            batch = service.create_batch(g.user, {
+                "harvest_log": harvest.log_id, "lot_number": form.lot_number.data.strip(),
+                "quantity": form.quantity.data, "gtin": (form.gtin.data or "").strip() or None,
+                "override_inspection": form.override_inspection.data})
+        except (ValidationError, Conflict) as e:
+            if "harvest_log" in e.fields:
+                refusal = e.message  # the pre-harvest interval: shown in full above the form, once
+            else:
+                _apply_errors(form, e)
+        else:
+            flash(_("Batch %(lot)s has been created.", lot=batch.lot_number), "info")
+            return redirect(url_for("trace.batch_page", batch_id=batch.id))
+    status = 422 if (form.errors or refusal or request.method == "POST") else 200
+    return render_template("trace/batch_new.html", form=form, harvest=harvest, available=available,
+                           refusal=refusal, local_time=from_utc_naive), status
+
+
+# ---------------------------------------------------------------- one batch
+
+
+def _timeline(batch):
+    """The journey with each corrected event paired with its correction."""
+    steps = service.journey(batch)
+    corrections = {}
+    for _event, document, _erroneous in steps:
+        if document.get(f"{service.NS}:corrects"):
+            corrections[document[f"{service.NS}:corrects"]] = document
+    return [{"event": event, "doc": document, "erroneous": erroneous,
+             "step": service.step_name(document.get("bizStep", "")),
+             "correction": corrections.get(document.get("eventID")) if erroneous else None,
+             "own": event.batch_id == batch.id}
+            for event, document, erroneous in steps]
+
+
+def _held_with(batch):
+    """Other active batches the same organisation holds (for merging and processing)."""
+    return list(service.visible_batches(g.user)
+                .where((Batch.holder == batch.holder_id) & (Batch.status == "active") & (Batch.id != batch.id))
+                .limit(50))
+
+
+def _event_steps(batch, acting):
+    """The journey steps this user may record on this batch now."""
+    user = g.user
+    if batch.status == "in_transit":
+        return ("receiving",) if permissions.can_receive_batch(user, batch, acting) else ()
+    if batch.status == "consumed":
+        return ()
+    if permissions.can_act_on_batch(user, batch, acting):
+        return FORM_STEPS
+    if user.role == "inspector" and permissions.can_inspect(user):
+        return ("sampling",)
+    return ()
+
+
+def _detail(batch, status=200, open_form=None, **forms):
+    """The batch page. ``forms`` are the posted forms to show again with their errors; the others
+    are blank (``formdata=None``: another form's post must not fill them)."""
+    acting = service.acting_organisations(g.user)
+    steps = _event_steps(batch, acting)
+    can_act = permissions.can_act_on_batch(g.user, batch, acting) and batch.status == "active"
+    candidates = _held_with(batch) if can_act else []
+    event_form = forms.get("event_form") or EventForm(formdata=None, prefix="event", steps=steps)
+    if forms.get("event_form"):
+        event_form.biz_step.choices = [(s, STEP_CHOICE_LABELS[s]) for s in steps] or event_form.biz_step.choices
+    merge_form = forms.get("merge_form") or MergeForm(formdata=None, prefix="merge")
+    same_product = [b for b in candidates if (b.crop_code, b.product_name, b.unit)
+                    == (batch.crop_code, batch.product_name, batch.unit)]
+    merge_form.batches.choices = [(b.id, f"{b.lot_number} · {_product(b)} · {b.remaining:g} {b.unit}")
+                                  for b in same_product]
+    transform_form = forms.get("transform_form") or TransformForm(
+        formdata=None, prefix="transform",
+        data={"unit": batch.unit, "inputs": [{"batch": b.id} for b in [batch] + candidates]})
+    input_names = {b.id: f"{b.lot_number} · {_product(b)} ({b.remaining:g} {b.unit})" for b in [batch] + candidates}
+    context = {
+        "batch": batch, "product": _product, "timeline": _timeline(batch), "stats": service.scan_stats(batch),
+        "link": service.batch_url(batch), "public_path": _public_path(batch),
+        "holder": batch.holder, "destination": batch.destination if batch.destination_id else None,
+        "farm": batch.farm if batch.farm_id else None,
+        "parents": list(BatchLink.select(BatchLink, Batch).join(Batch, on=(BatchLink.parent == Batch.id))
+                        .where(BatchLink.child == batch.id)),
+        "children": list(BatchLink.select(BatchLink, Batch).join(Batch, on=(BatchLink.child == Batch.id))
+                         .where(BatchLink.parent == batch.id)),
+        "steps": steps, "can_act": can_act,
+        "can_inspect": permissions.can_inspect(g.user) and batch.status != "consumed",
+        "event_form": event_form,
+        "inspection_form": forms.get("inspection_form") or InspectionForm(formdata=None, prefix="inspection"),
+        "split_form": forms.get("split_form") or SplitForm(formdata=None, prefix="split"),
+        "merge_form": merge_form, "transform_form": transform_form, "input_names": input_names,
+        "epcis_url": f"{PREFIX}/batches/{batch.id}/epcis", "local_time": from_utc_naive,
+        "open_form": open_form,
+    }
+    return render_template("trace/batch.html", **context), status
+
+
+@bp.get("/batches/<int:batch_id>")
+def batch_page(batch_id):
+    return _detail(service.get_batch(g.user, batch_id))
+
+
+def _attachment(form):
+    """Store the uploaded file, if any, and return its sha256 list."""
+    upload = form.attachment.data
+    if upload is None or not getattr(upload, "filename", ""):
+        return []
+    stored = service.store_attachment(upload.filename, upload.mimetype, upload.read())
+    return [stored.sha256]
+
+
+@bp.post("/batches/<int:batch_id>/events")
+def event_new(batch_id):
+    batch = service.get_batch(g.user, batch_id)
+    form = EventForm(prefix="event", steps=service.RECORDABLE_STEPS)
+    if form.validate():
+        try:
+            data = {"biz_step": form.biz_step.data, "event_time": form.event_time.data,
+                    "place": (form.place.data or "").strip() or None, "quantity": form.quantity.data,
+                    "notes": (form.notes.data or "").strip() or None}
+            if form.biz_step.data == "shipping":
+                data["destination"] = form.destination.data
+            data["attachments"] = _attachment(form)
+            service.record_event(g.user, batch, data)
+        except (ValidationError, Conflict) as e:
+            _apply_errors(form, e, {"file": "attachment", "attachments": "attachment"})
+        else:
+            flash(_("Recorded: %(step)s.", step=STEP_LABELS[form.biz_step.data]), "info")
+            return redirect(url_for("trace.batch_page", batch_id=batch.id))
+    return _detail(service.get_batch(g.user, batch_id), 422, event_form=form, open_form="event_form")
+
+
+@bp.post("/batches/<int:batch_id>/inspections")
+def inspection_new(batch_id):
+    batch = service.get_batch(g.user, batch_id)
+    if not permissions.can_inspect(g.user):
+        raise permissions.Denied(403, _("Only inspectors record inspections."))
+    form = InspectionForm(prefix="inspection")
+    if form.validate():
+        try:
+            service.record_event(g.user, batch, {
+                "biz_step": "inspecting", "event_time": form.event_time.data, "passed": form.passed.data,
+                "items": form.item_list(), "notes": (form.notes.data or "").strip() or None,
+                "attachments": _attachment(form)})
+        except (ValidationError, Conflict) as e:
+            _apply_errors(form, e, {"file": "attachment", "attachments": "attachment"})
+        else:
+            flash(_("The inspection has been recorded."), "info")
+            return redirect(url_for("trace.batch_page", batch_id=batch.id))
+    return _detail(service.get_batch(g.user, batch_id), 422, inspection_form=form, open_form="inspection_form")
+
+
+@bp.post("/batches/<int:batch_id>/split")
+def split(batch_id):
+    batch = service.get_batch(g.user, batch_id)
+    form = SplitForm(prefix="split")
+    if form.validate():
+        try:
+            children = service.split(g.user, batch, form.values())
+        except (ValidationError, Conflict) as e:
+            _apply_errors(form, e)
+        else:
+            flash(_("Split into %(lots)s.", lots=", ".join(c.lot_number for c in children)), "info")
+            return redirect(url_for("trace.batch_page", batch_id=batch.id))
+    return _detail(service.get_batch(g.user, batch_id), 422, split_form=form, open_form="split_form")
+
+
+@bp.post("/batches/<int:batch_id>/merge")
+def merge(batch_id):
+    batch = service.get_batch(g.user, batch_id)
+    form = MergeForm(prefix="merge")
+    form.batches.choices = [(b.id, b.lot_number) for b in _held_with(batch)]
+    if form.validate():
+        try:
+            others = [service.get_batch(g.user, other) for other in form.batches.data]
+            merged = service.merge(g.user, [batch] + others, form.lot_number.data.strip())
+        except (ValidationError, Conflict) as e:
+            _apply_errors(form, e, {"lot": "lot_number"})
+        else:
+            flash(_("Merged into batch %(lot)s.", lot=merged.lot_number), "info")
+            return redirect(url_for("trace.batch_page", batch_id=merged.id))
+    return _detail(service.get_batch(g.user, batch_id), 422, merge_form=form, open_form="merge_form")
+
+
+@bp.post("/batches/<int:batch_id>/transform")
+def transform(batch_id):
+    batch = service.get_batch(g.user, batch_id)
+    form = TransformForm(prefix="transform")
+    if form.validate():
+        try:
+            inputs = [(service.get_batch(g.user, input_id), used) for input_id, used in form.input_list()]
+            output = service.transform(
+                g.user, inputs, {"zh": form.product_zh.data.strip(), "en": (form.product_en.data or "").strip()},
+                form.quantity.data, form.unit.data.strip(), form.lot_number.data.strip(),
+                gtin=(form.gtin.data or "").strip() or None)
+        except (ValidationError, Conflict) as e:
+            _apply_errors(form, e, {"product": "product_zh"})
+        else:
+            flash(_("Batch %(lot)s has been made.", lot=output.lot_number), "info")
+            return redirect(url_for("trace.batch_page", batch_id=output.id))
+    return _detail(service.get_batch(g.user, batch_id), 422, transform_form=form, open_form="transform_form")
+
+
+# ---------------------------------------------------------------- QR codes, labels, certificate, recall
+
+
+def _qr_response(body, mimetype):
+    response = Response(body, mimetype=mimetype)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@bp.get("/batches/<int:batch_id>/qr.png")
+def qr_png(batch_id):
+    batch = service.get_batch(g.user, batch_id)
+    return _qr_response(qr.png(service.batch_url(batch)), "image/png")
+
+
+@bp.get("/batches/<int:batch_id>/qr.svg")
+def qr_svg(batch_id):
+    batch = service.get_batch(g.user, batch_id)
+    return _qr_response(qr.svg(service.batch_url(batch)), "image/svg+xml")
+
+
+def inline_svg(data):
+    """The QR code of ``data`` as SVG markup to put inside a page (no XML declaration, no ids)."""
+    text = qr.svg(data)
+    text = re.sub(r"^\s*<\?xml[^>]*\?>\s*", "", text)
+    text = re.sub(r'\sid="[^"]*"', "", text)
+    return Markup(text)
+
+
+def _origin_name(batch):
+    if batch.farm_id:
+        return divisions.full_name(batch.farm.county_code)
+    origin = service.public_view(batch)["origin"].get("farm") or {}
+    if origin.get("countyCode"):
+        return divisions.full_name(origin["countyCode"])
+    organisation = batch.organisation
+    return divisions.full_name(organisation.division_id) if organisation.division_id else ""
+
+
+@bp.get("/batches/<int:batch_id>/labels")
+def labels(batch_id):
+    batch = service.get_batch(g.user, batch_id)
+    try:
+        count = int(request.args.get("n", 8))
+        start = int(request.args.get("start", 1))
+    except ValueError:
+        abort(400)
+    if not 1 <= count <= MAX_LABELS or not 1 <= start <= 10 ** 8:
+        abort(400)
+    serials = request.args.get("serials") == "1"
+    sheet = []
+    for number in range(start, start + count):
+        serial = f"{number:06d}" if serials else None
+        link = service.batch_url(batch, serial)
+        sheet.append({"serial": serial, "link": link, "svg": inline_svg(link)})
+    farm = batch.farm if batch.farm_id else None
+    return render_template("trace/labels.html", batch=batch, product=_product(batch), sheet=sheet, count=count,
+                           serials=serials, next_start=start + count, farm=farm,
+                           producer=farm.name if farm else batch.organisation.name)
+
+
+@bp.get("/batches/<int:batch_id>/certificate")
+def certificate(batch_id):
+    batch = service.get_batch(g.user, batch_id)
+    inspections = service.public_view(batch)["inspections"]
+    farm = batch.farm if batch.farm_id else None
+    quantity = batch.remaining if batch.remaining > 0 else batch.quantity
+    return render_template(
+        "trace/certificate.html", batch=batch, product=_product(batch), quantity=quantity, farm=farm,
+        organisation=batch.organisation, origin=_origin_name(batch), inspection=inspections[-1] if inspections else None,
+        issued=dt.datetime.now(local_zone()).date(), commitment_zh=COMMITMENT_ZH,
+        qr_svg=inline_svg(service.batch_url(batch)), link=service.batch_url(batch))
+
+
+@bp.get("/batches/<int:batch_id>/recall")
+def recall(batch_id):
+    batch = service.get_batch(g.user, batch_id)
+    report = service.recall(batch)
+    return render_template("trace/recall.html", batch=batch, product=_product(batch), report=report,
+                           county_name=divisions.full_name)
+
+
+# ---------------------------------------------------------------- public consumer page
+
+
+def _raw_path():
+    """The path as the client sent it (still percent-encoded): a lot may hold an encoded '/'."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
+    raw = raw.split("?", 1)[0].split("#", 1)[0]
+    if raw.startswith(("http://", "https://")):  # the absolute form a proxy may pass on
+        raw = urlsplit(raw).path
+    return raw if raw.startswith("/") else request.path
+
+
+@bp.get("/t/<path:rest>")
+@bp.get("/01/<path:rest>")
+def consumer(rest):
+    try:
+        link = digital_link.parse(_raw_path())
+    except ValueError:
+        link = None
+    batch = service.find_by_link(link) if link else None
+    if batch is None:
+        return render_template("trace/public_not_found.html", next_path=_raw_path()), 404
+    if request.method == "GET":  # link previews that only ask for headers are not scans
+        service.record_scan(batch, request.remote_addr, link.serial)
+    view = service.public_view(batch)
+    origin = view["origin"]
+    farm = origin.get("farm") or {}
+    county = divisions.full_name(farm["countyCode"]) if farm.get("countyCode") else farm.get("county")
+    response = Response(render_template(
+        "trace/public.html", batch=batch, product=_product(batch), view=view, origin=origin, farm=farm,
+        county=county, stats=service.scan_stats(batch), serial=link.serial, local_time=from_utc_naive,
+        next_path=_raw_path()))
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -201,7 +201,6 @@ def test_every_trace_operation_answers_as_documented(app, client, world, journey
 
 
 def test_epcis_export_and_import_answer_as_documented(client, world, journey, contract, call, tokens):
-    pytest.importorskip("trace.epcis")
     a = call("farmer", "post", "/batches", 201, {"harvest_log": journey.harvest.id})
     call("coop", "post", "/batches/{batch_id}/events", 201, {
         "biz_step": "storing", "event_time": iso(journey.at(2)), "place": "信丰冷库"}, batch_id=a["id"])

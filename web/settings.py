@@ -31,6 +31,8 @@ _SETTINGS = {
     "MAX_CONTENT_LENGTH": (16 * 1024 * 1024, int),
     "SESSION_COOKIE_SECURE": (False, _bool),
     "LOG_LEVEL": ("INFO", str),
+    # Reverse proxies in front of the app whose X-Forwarded-For is trusted (0: none).
+    "TRUSTED_PROXIES": (0, int),
     # Origin printed in QR codes (GS1 Digital Link); consumers' phones open it.
     "PUBLIC_BASE_URL": ("http://127.0.0.1:5000", str),
 }

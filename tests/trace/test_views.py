@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from tests.conftest import login
+from tests.conftest import World, login
+from tests.trace.conftest import Journey
 from trace import digital_link
 from trace import service as trace
 from trace.models import Batch, Event, Scan
@@ -501,3 +502,20 @@ def test_demo_journey_passes_the_interval_rule_with_a_residue_test(app):
     assert test.passed and test.inspector.username == "inspector1"
     document = json.loads(Event.get((Event.batch == batch) & (Event.biz_step == "commissioning")).document)
     assert document["ilmd"]["gx:phiOverride"]["inspection"] == test.id
+
+
+def test_scans_behind_a_trusted_proxy_count_the_real_client(backend, tmp_path):
+    from trace.models import Scan
+    from web import create_app
+
+    proxied = create_app({"DATABASE_URL": backend.url_for_test(tmp_path), "DATA_DIR": str(tmp_path / "d"),
+                          "SECRET_KEY": "x", "TRUSTED_PROXIES": 1})
+    backend.reset()
+    world = World()
+    journey = Journey(world)
+    with proxied.test_request_context():
+        batch = trace.create_batch(world.farmer_a, {"harvest_log": journey.harvest.id})
+    phone = proxied.test_client()
+    for client_ip in ("203.0.113.5", "198.51.100.7"):
+        assert phone.get(f"/t/{batch.code}", headers={"X-Forwarded-For": client_ip}).status_code == 200
+    assert len({s.place for s in Scan.select().where(Scan.batch == batch)}) == 2

@@ -1,7 +1,7 @@
 """Farmer pages: dashboard, farm -> plot -> planting, adding logs, log history."""
 import datetime as dt
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from farms import service
@@ -9,8 +9,8 @@ from farms.forms import (ACTIVITY_LABELS, CERTIFICATION_LABELS, INPUT_CATEGORY_L
                          PLOT_KIND_LABELS, START_METHOD_LABELS, FarmForm, LogForm, PlantingForm, PlotForm)
 from farms.models import LOG_KINDS
 from web import divisions
-from web.db import Conflict, ValidationError
 from web.fields import from_utc_naive, local_zone
+from web.forms import submit
 from web.permissions import Access, can_create_farm
 
 bp = Blueprint("farms", __name__, template_folder="templates")
@@ -38,32 +38,6 @@ def _division_name(code):
     return division.name if division else code
 
 
-def _apply_errors(form, error):
-    """Show a service's field errors on the form, and its message on top."""
-    for name, message in error.fields.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = list(field.errors) + [message]
-    flash(error.message, "error")
-
-
-def _submit(form, save, done_message, next_url):
-    """Validate a posted form and save it through the service.
-
-    Returns the redirect after a save, or None when the form is to be shown
-    (again, with its errors); nothing is written unless everything is valid.
-    """
-    if not form.validate_on_submit():
-        return None
-    try:
-        saved = save(form.data)
-    except (ValidationError, Conflict) as e:
-        _apply_errors(form, e)
-        return None
-    flash(done_message, "info")
-    return redirect(next_url(saved))
-
-
 def _form_page(template, form, **context):
     return render_template(template, form=form, **context), 422 if form.errors else 200
 
@@ -89,7 +63,7 @@ def farm_new():
     if not can_create_farm(g.user):
         abort(403)
     form = FarmForm()
-    done = _submit(form, lambda data: service.create_farm(g.user, data), _("The farm has been created."),
+    done = submit(form, lambda: service.create_farm(g.user, form.data), _("The farm has been created."),
                    lambda farm: url_for("farms.farm_page", farm_id=farm.id))
     return done or _form_page("farms/farm_form.html", form, farm=None)
 
@@ -111,7 +85,7 @@ def farm_edit(farm_id):
     farm = service.get_farm(g.user, farm_id, Access.MANAGE)
     form = FarmForm(obj=farm, data={"county_code": farm.county_code,
                                     "certifications": service.farm_certifications(farm)})
-    done = _submit(form, lambda data: service.update_farm(g.user, farm, data), _("Saved."),
+    done = submit(form, lambda: service.update_farm(g.user, farm, form.data), _("Saved."),
                    lambda farm: url_for("farms.farm_page", farm_id=farm.id))
     return done or _form_page("farms/farm_form.html", form, farm=farm)
 
@@ -120,7 +94,7 @@ def farm_edit(farm_id):
 def plot_new(farm_id):
     farm = service.get_farm(g.user, farm_id, Access.MANAGE)
     form = PlotForm()
-    done = _submit(form, lambda data: service.create_plot(g.user, farm, data), _("The plot has been created."),
+    done = submit(form, lambda: service.create_plot(g.user, farm, form.data), _("The plot has been created."),
                    lambda plot: url_for("farms.plot_page", plot_id=plot.id))
     return done or _form_page("farms/plot_form.html", form, farm=farm)
 
@@ -139,7 +113,7 @@ def plot_page(plot_id):
 def planting_new(plot_id):
     plot = service.get_plot(g.user, plot_id, Access.LOG)
     form = PlantingForm()
-    done = _submit(form, lambda data: service.create_planting(g.user, plot, data),
+    done = submit(form, lambda: service.create_planting(g.user, plot, form.data),
                    _("The planting has been added."),
                    lambda planting: url_for("farms.planting_page", planting_id=planting.id))
     return done or _form_page("farms/planting_form.html", form, plot=plot, planting=None)
@@ -159,7 +133,7 @@ def planting_page(planting_id):
 def planting_edit(planting_id):
     planting = service.get_planting(g.user, planting_id, Access.LOG)
     form = PlantingForm(obj=planting, data={"crop": planting.crop_id})
-    done = _submit(form, lambda data: service.update_planting(g.user, planting, data), _("Saved."),
+    done = submit(form, lambda: service.update_planting(g.user, planting, form.data), _("Saved."),
                    lambda planting: url_for("farms.planting_page", planting_id=planting.id))
     return done or _form_page("farms/planting_form.html", form, plot=planting.plot, planting=planting)
 
@@ -187,7 +161,7 @@ def log_new(plot_id):
     form = LogForm(farm=farm, data=defaults)
     form.planting.choices = [("", "—")] + [
         (p.id, f"{p.crop.name_zh} {p.variety}".strip()) for p in service.plantings_of(plot)]
-    done = _submit(form, lambda data: service.create_log(g.user, farm, data), _("The log has been saved."),
+    done = submit(form, lambda: service.create_log(g.user, farm, form.data), _("The log has been saved."),
                    lambda log: url_for("farms.plot_page", plot_id=plot.id))
     return done or _form_page("farms/log_form.html", form, plot=plot, farm=farm, kind=kind)
 

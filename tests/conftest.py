@@ -236,3 +236,56 @@ class World:
 @pytest.fixture
 def world(app):
     return World()
+
+
+# ---------------------------------------------------------------- browser tests
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+def sqlite_backend(backends, tmp_path_factory):
+    """For tests whose flow does not depend on the database: they run once, on SQLite."""
+    sqlite = backends("sqlite")
+    sqlite.prepare(tmp_path_factory.mktemp("data"))
+    return sqlite
+
+
+def serve(app):
+    """Serve ``app`` on a free local port in a thread; returns (origin, stop)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+
+    def stop():
+        httpd.shutdown()
+        thread.join(timeout=10)
+
+    return f"http://127.0.0.1:{httpd.server_port}", stop
+
+
+@pytest.fixture
+def phone():
+    """Debian's Chromium, headless, as a 390 x 844 phone."""
+    need(Path(CHROMIUM).exists() and shutil.which("chromedriver"),
+         "Chromium not found: apt-get install chromium chromium-driver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--window-size=390,844", "--lang=zh-CN"):
+        options.add_argument(flag)
+    options.add_experimental_option("mobileEmulation", {
+        "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0}})
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    driver.set_page_load_timeout(30)
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()

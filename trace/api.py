@@ -6,7 +6,7 @@ from flask import g, jsonify, request
 from flask_babel import gettext as _
 
 from trace import service
-from trace.models import Batch, Event
+from trace.models import Event
 from web.api import ApiError, api_blueprint, json_body, paginated
 from web.db import ValidationError
 from web.fields import from_utc_naive, parse_timestamp

@@ -21,6 +21,7 @@ from web import divisions, permissions
 from web.api import PREFIX
 from web.db import Conflict, ValidationError
 from web.fields import from_utc_naive, local_zone
+from web.forms import apply_errors, submit
 from web.permissions import Access
 
 bp = Blueprint("trace", __name__, template_folder="templates")
@@ -87,14 +88,8 @@ def _public_path(batch, serial=None):
     return urlsplit(service.batch_url(batch, serial)).path
 
 
-def _apply_errors(form, error, aliases=None):
-    """Show a service's field errors on the form, and its message on top."""
-    aliases = aliases or {}
-    for name, message in (error.fields or {}).items():
-        field = getattr(form, aliases.get(name, name), None)
-        if field is not None and message and hasattr(field, "errors"):
-            field.errors = list(field.errors) + [message]
-    flash(error.message, "error")
+# Service field names for an uploaded file, and the form field that shows their errors.
+ATTACHMENT_ALIASES = {"file": "attachment", "attachments": "attachment"}
 
 
 # ---------------------------------------------------------------- list and create
@@ -138,7 +133,7 @@ def batch_new():
             if "harvest_log" in e.fields:
                 refusal = e.message  # the pre-harvest interval: shown in full above the form, once
             else:
-                _apply_errors(form, e)
+                apply_errors(form, e)
         else:
             flash(_("Batch %(lot)s has been created.", lot=batch.lot_number), "info")
             return redirect(url_for("trace.batch_page", batch_id=batch.id))
@@ -243,21 +238,19 @@ def _attachment(form):
 def event_new(batch_id):
     batch = service.get_batch(g.user, batch_id)
     form = EventForm(prefix="event", steps=service.RECORDABLE_STEPS)
-    if form.validate():
-        try:
-            data = {"biz_step": form.biz_step.data, "event_time": form.event_time.data,
-                    "place": (form.place.data or "").strip() or None, "quantity": form.quantity.data,
-                    "notes": (form.notes.data or "").strip() or None}
-            if form.biz_step.data == "shipping":
-                data["destination"] = form.destination.data
-            data["attachments"] = _attachment(form)
-            service.record_event(g.user, batch, data)
-        except (ValidationError, Conflict) as e:
-            _apply_errors(form, e, {"file": "attachment", "attachments": "attachment"})
-        else:
-            flash(_("Recorded: %(step)s.", step=STEP_LABELS[form.biz_step.data]), "info")
-            return redirect(url_for("trace.batch_page", batch_id=batch.id))
-    return _detail(service.get_batch(g.user, batch_id), 422, event_form=form, open_form="event_form")
+
+    def save():
+        data = {"biz_step": form.biz_step.data, "event_time": form.event_time.data,
+                "place": (form.place.data or "").strip() or None, "quantity": form.quantity.data,
+                "notes": (form.notes.data or "").strip() or None}
+        if form.biz_step.data == "shipping":
+            data["destination"] = form.destination.data
+        data["attachments"] = _attachment(form)
+        return service.record_event(g.user, batch, data)
+
+    done = submit(form, save, lambda _event: _("Recorded: %(step)s.", step=STEP_LABELS[form.biz_step.data]),
+                  lambda _event: url_for("trace.batch_page", batch_id=batch.id), ATTACHMENT_ALIASES)
+    return done or _detail(service.get_batch(g.user, batch_id), 422, event_form=form, open_form="event_form")
 
 
 @bp.post("/batches/<int:batch_id>/inspections")
@@ -266,33 +259,24 @@ def inspection_new(batch_id):
     if not permissions.can_inspect(g.user):
         raise permissions.Denied(403, _("Only inspectors record inspections."))
     form = InspectionForm(prefix="inspection")
-    if form.validate():
-        try:
-            service.record_event(g.user, batch, {
-                "biz_step": "inspecting", "event_time": form.event_time.data, "passed": form.passed.data,
-                "items": form.item_list(), "notes": (form.notes.data or "").strip() or None,
-                "attachments": _attachment(form)})
-        except (ValidationError, Conflict) as e:
-            _apply_errors(form, e, {"file": "attachment", "attachments": "attachment"})
-        else:
-            flash(_("The inspection has been recorded."), "info")
-            return redirect(url_for("trace.batch_page", batch_id=batch.id))
-    return _detail(service.get_batch(g.user, batch_id), 422, inspection_form=form, open_form="inspection_form")
+    done = submit(form, lambda: service.record_event(g.user, batch, {
+        "biz_step": "inspecting", "event_time": form.event_time.data, "passed": form.passed.data,
+        "items": form.item_list(), "notes": (form.notes.data or "").strip() or None,
+        "attachments": _attachment(form)}),
+        _("The inspection has been recorded."), lambda _event: url_for("trace.batch_page", batch_id=batch.id),
+        ATTACHMENT_ALIASES)
+    return done or _detail(service.get_batch(g.user, batch_id), 422, inspection_form=form,
+                           open_form="inspection_form")
 
 
 @bp.post("/batches/<int:batch_id>/split")
 def split(batch_id):
     batch = service.get_batch(g.user, batch_id)
     form = SplitForm(prefix="split")
-    if form.validate():
-        try:
-            children = service.split(g.user, batch, form.values())
-        except (ValidationError, Conflict) as e:
-            _apply_errors(form, e)
-        else:
-            flash(_("Split into %(lots)s.", lots=", ".join(c.lot_number for c in children)), "info")
-            return redirect(url_for("trace.batch_page", batch_id=batch.id))
-    return _detail(service.get_batch(g.user, batch_id), 422, split_form=form, open_form="split_form")
+    done = submit(form, lambda: service.split(g.user, batch, form.values()),
+                  lambda children: _("Split into %(lots)s.", lots=", ".join(c.lot_number for c in children)),
+                  lambda _children: url_for("trace.batch_page", batch_id=batch.id))
+    return done or _detail(service.get_batch(g.user, batch_id), 422, split_form=form, open_form="split_form")
 
 
 @bp.post("/batches/<int:batch_id>/merge")
@@ -300,35 +284,27 @@ def merge(batch_id):
     batch = service.get_batch(g.user, batch_id)
     form = MergeForm(prefix="merge")
     form.batches.choices = [(b.id, b.lot_number) for b in _held_with(batch)]
-    if form.validate():
-        try:
-            others = [service.get_batch(g.user, other) for other in form.batches.data]
-            merged = service.merge(g.user, [batch] + others, form.lot_number.data.strip())
-        except (ValidationError, Conflict) as e:
-            _apply_errors(form, e, {"lot": "lot_number"})
-        else:
-            flash(_("Merged into batch %(lot)s.", lot=merged.lot_number), "info")
-            return redirect(url_for("trace.batch_page", batch_id=merged.id))
-    return _detail(service.get_batch(g.user, batch_id), 422, merge_form=form, open_form="merge_form")
+    done = submit(form, lambda: service.merge(
+        g.user, [batch] + [service.get_batch(g.user, other) for other in form.batches.data],
+        form.lot_number.data.strip()),
+        lambda merged: _("Merged into batch %(lot)s.", lot=merged.lot_number),
+        lambda merged: url_for("trace.batch_page", batch_id=merged.id), {"lot": "lot_number"})
+    return done or _detail(service.get_batch(g.user, batch_id), 422, merge_form=form, open_form="merge_form")
 
 
 @bp.post("/batches/<int:batch_id>/transform")
 def transform(batch_id):
-    batch = service.get_batch(g.user, batch_id)
+    service.get_batch(g.user, batch_id)
     form = TransformForm(prefix="transform")
-    if form.validate():
-        try:
-            inputs = [(service.get_batch(g.user, input_id), used) for input_id, used in form.input_list()]
-            output = service.transform(
-                g.user, inputs, {"zh": form.product_zh.data.strip(), "en": (form.product_en.data or "").strip()},
-                form.quantity.data, form.unit.data.strip(), form.lot_number.data.strip(),
-                gtin=(form.gtin.data or "").strip() or None)
-        except (ValidationError, Conflict) as e:
-            _apply_errors(form, e, {"product": "product_zh"})
-        else:
-            flash(_("Batch %(lot)s has been made.", lot=output.lot_number), "info")
-            return redirect(url_for("trace.batch_page", batch_id=output.id))
-    return _detail(service.get_batch(g.user, batch_id), 422, transform_form=form, open_form="transform_form")
+    done = submit(form, lambda: service.transform(
+        g.user, [(service.get_batch(g.user, input_id), used) for input_id, used in form.input_list()],
+        {"zh": form.product_zh.data.strip(), "en": (form.product_en.data or "").strip()},
+        form.quantity.data, form.unit.data.strip(), form.lot_number.data.strip(),
+        gtin=(form.gtin.data or "").strip() or None),
+        lambda output: _("Batch %(lot)s has been made.", lot=output.lot_number),
+        lambda output: url_for("trace.batch_page", batch_id=output.id), {"product": "product_zh"})
+    return done or _detail(service.get_batch(g.user, batch_id), 422, transform_form=form,
+                           open_form="transform_form")
 
 
 # ---------------------------------------------------------------- QR codes, labels, certificate, recall

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from wtforms import Field, StringField
+from wtforms import StringField
 from wtforms.widgets import DateTimeLocalInput
 
 FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")

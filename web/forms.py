@@ -12,3 +12,38 @@ class Form(FlaskForm):
                 if not name.startswith("_") and name not in NOT_API_FIELDS
                 and hasattr(getattr(cls, name), "field_class")
                 and issubclass(getattr(cls, name).field_class, Field)]
+
+
+def apply_errors(form, error, aliases=None):
+    """Show a service's field errors on the form (``aliases`` maps service names to form
+    fields), and its message on top of the page."""
+    from flask import flash
+
+    aliases = aliases or {}
+    for name, message in (error.fields or {}).items():
+        field = getattr(form, aliases.get(name, name), None)
+        if field is not None and message and hasattr(field, "errors"):
+            field.errors = list(field.errors) + [message]
+    flash(error.message, "error")
+
+
+def submit(form, save, done, next_url, aliases=None):
+    """Validate a posted form and save it through a service: the one path of every page form.
+
+    ``save()`` writes and returns the saved object; ``done(saved)`` is the message shown
+    after it and ``next_url(saved)`` where to go. Returns the redirect, or None when the
+    form is to be shown again with its errors; nothing is written unless all is valid.
+    """
+    from flask import flash, redirect
+
+    from web.db import Conflict, ValidationError
+
+    if not form.validate_on_submit():
+        return None
+    try:
+        saved = save()
+    except (ValidationError, Conflict) as e:
+        apply_errors(form, e, aliases)
+        return None
+    flash(done(saved) if callable(done) else done, "info")
+    return redirect(next_url(saved))

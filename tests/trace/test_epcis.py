@@ -16,7 +16,6 @@ from trace import epcis
 from trace import service as trace
 from trace.models import Batch, Event, Inspection
 from web.db import ValidationError
-from web.permissions import Denied
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "epcis"
 SCHEMA_VALIDATOR = Draft7Validator(json.loads((DATA / "EPCIS-JSON-Schema.json").read_text(encoding="utf-8")))

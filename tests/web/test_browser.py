@@ -3,27 +3,16 @@
 Needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)
 and the selenium package. Outside CI the test skips without them; under CI=true it fails.
 """
-import shutil
-import threading
-from pathlib import Path
-
 import pytest
-from werkzeug.serving import make_server
 
-from tests.conftest import need
+from tests.conftest import ARTIFACTS, serve, sqlite_backend
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 
 @pytest.fixture
 def backend(backends, tmp_path_factory):
-    """The browser flow does not depend on the database; it runs once, on SQLite."""
-    sqlite = backends("sqlite")
-    sqlite.prepare(tmp_path_factory.mktemp("data"))
-    return sqlite
+    return sqlite_backend(backends, tmp_path_factory)
 
 
 @pytest.fixture
@@ -31,34 +20,9 @@ def server(app):
     from web import demo
 
     demo.load()
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def phone():
-    need(Path(CHROMIUM).exists() and shutil.which("chromedriver"),
-         "Chromium not found: apt-get install chromium chromium-driver")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--window-size=390,844", "--lang=zh-CN"):
-        options.add_argument(flag)
-    options.add_experimental_option("mobileEmulation", {
-        "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0}})
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-    driver.set_page_load_timeout(30)
-    driver.implicitly_wait(5)
-    yield driver
-    driver.quit()
+    origin, stop = serve(app)
+    yield origin
+    stop()
 
 
 def test_farmer_adds_a_pesticide_log_on_a_phone(server, phone):

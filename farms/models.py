@@ -136,3 +136,31 @@ class LogPlot(BaseModel):
 
     class Meta:
         indexes = ((("log", "plot"), True), (("plot", "log"), False))
+
+
+ALERT_SOURCES = ("sensor", "weather")
+ALERT_LEVELS = ("blue", "yellow", "orange", "red")  # the CMA colour scale, used for every alert
+
+
+class Alert(BaseModel):
+    """An alert on a farm (or one plot of it): a sensor alarm or a weather warning.
+
+    ``source_key`` names what raised it (a warning, a rule); there is at most one
+    alert per (source, source_key, farm). ``content`` is JSON:
+    {"zh": {"title", "message", "advice": [...]}, "en": {...}}.
+    """
+
+    source = pw.CharField(max_length=16)
+    source_key = pw.CharField(max_length=200)
+    severity = pw.CharField(max_length=8)
+    farm = pw.ForeignKeyField(Farm, backref="alerts")
+    plot = pw.ForeignKeyField(Plot, null=True)
+    content = pw.TextField()
+    created_at = pw.DateTimeField(default=utcnow)
+    updated_at = pw.DateTimeField(default=utcnow)
+    acknowledged_at = pw.DateTimeField(null=True)
+    acknowledged_by = pw.ForeignKeyField(User, null=True)
+    cleared_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("source", "source_key", "farm"), True), (("farm", "cleared_at"), False))

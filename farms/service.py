@@ -11,7 +11,7 @@ import peewee as pw
 from flask_babel import gettext as _
 
 from farms import catalogue
-from farms.models import (LOG_KINDS, MU_IN_M2, PESTICIDE_CATEGORIES, Certification, Crop, Farm,
+from farms.models import (ALERT_LEVELS, ALERT_SOURCES, LOG_KINDS, MU_IN_M2, Alert, PESTICIDE_CATEGORIES, Certification, Crop, Farm,
                           FarmMember, InputProduct, Log, LogPlot, Planting, Plot)
 from web import divisions
 from web.accounts import service as accounts
@@ -485,3 +485,95 @@ def access_to_farm_id(user, farm_id):
 def farm_ids_with_access(user, need=Access.LOG):
     """Ids of the farms on which ``user`` has at least ``need`` (used to act for the farm's organisation)."""
     return [farm.id for farm in visible_farms(user) if access_to(user, farm) >= need]
+
+
+# ---------------------------------------------------------------- alerts (sensor alarms and weather warnings)
+
+
+def raise_alert(farm_id, source, source_key, severity, content, plot_id=None):
+    """Open (or refresh) the alert of ``source_key`` on a farm; returns (alert, is_new_or_more_severe)."""
+    if source not in ALERT_SOURCES or severity not in ALERT_LEVELS:
+        raise ValueError(f"bad alert source or severity: {source}, {severity}")
+    text = json.dumps(content, ensure_ascii=False, sort_keys=True)
+    with database.atomic():
+        alert = Alert.get_or_none((Alert.source == source) & (Alert.source_key == source_key)
+                                  & (Alert.farm == farm_id))
+        if alert is None:
+            return Alert.create(source=source, source_key=source_key, severity=severity, farm=farm_id,
+                                plot=plot_id, content=text), True
+        escalated = ALERT_LEVELS.index(severity) > ALERT_LEVELS.index(alert.severity) or alert.cleared_at
+        alert.severity, alert.content, alert.updated_at, alert.cleared_at = severity, text, utcnow(), None
+        if escalated:
+            alert.acknowledged_at, alert.acknowledged_by = None, None
+        alert.save()
+        return alert, bool(escalated)
+
+
+def clear_alerts(source, source_key, farm_id=None):
+    """Close the open alerts of ``source_key`` (on one farm, or everywhere); returns how many."""
+    query = Alert.update(cleared_at=utcnow(), updated_at=utcnow()).where(
+        (Alert.source == source) & (Alert.source_key == source_key) & Alert.cleared_at.is_null())
+    if farm_id is not None:
+        query = query.where(Alert.farm == farm_id)
+    return query.execute()
+
+
+def open_alerts(user, farm=None, limit=50):
+    """Uncleared alerts on the farms ``user`` may see, most severe and newest first."""
+    order = pw.Case(Alert.severity, [(level, rank) for rank, level in enumerate(ALERT_LEVELS)])
+    query = (Alert.select(Alert, Farm).join(Farm)
+             .where(Alert.cleared_at.is_null() & Alert.farm.in_(visible_farms(user).select(Farm.id)))
+             .order_by(order.desc(), Alert.updated_at.desc()).limit(limit))
+    if farm is not None:
+        query = query.where(Alert.farm == farm)
+    return list(query)
+
+
+def get_alert(user, alert_id):
+    alert = Alert.select(Alert, Farm).join(Farm).where(Alert.id == alert_id).first()
+    if alert is None:
+        raise Denied(404, "alert not found")
+    require(access_to(user, alert.farm), Access.VIEW)
+    return alert
+
+
+def acknowledge_alert(user, alert_id):
+    """A farmer (or anyone who may log on the farm) has seen the alert."""
+    alert = get_alert(user, alert_id)
+    require(access_to(user, alert.farm), Access.LOG)
+    if alert.acknowledged_at is None:
+        Alert.update(acknowledged_at=utcnow(), acknowledged_by=user).where(Alert.id == alert.id).execute()
+    return Alert.get_by_id(alert.id)
+
+
+def alert_text(alert, locale):
+    """The alert's title, message and advice in ``locale`` (falling back to Chinese)."""
+    content = json.loads(alert.content)
+    return content.get(str(locale)[:2]) or content.get("zh") or next(iter(content.values()), {})
+
+
+def farm_people(farm_id):
+    """Users to notify about a farm: its owners and workers."""
+    return [m.user for m in FarmMember.select(FarmMember, accounts.User).join(accounts.User)
+            .where((FarmMember.farm == farm_id) & (accounts.User.active == True))]  # noqa: E712
+
+
+def farms_for_matching():
+    """Every farm with its county code and location, for matching weather warnings."""
+    return [{"id": f.id, "name": f.name, "county_code": f.county_code, "latitude": f.latitude,
+             "longitude": f.longitude} for f in Farm.select(Farm.id, Farm.name, Farm.county, Farm.latitude,
+                                                           Farm.longitude)]
+
+
+def crops_on_farm(farm_id):
+    """Crop codes and categories of the farm's current plantings, and whether it has greenhouses."""
+    rows = (Planting.select(Crop.code, Crop.category, Plot.kind).join(Crop).switch(Planting).join(Plot)
+            .where((Plot.farm == farm_id) & Planting.ended_on.is_null()).tuples())
+    codes, categories, greenhouse = set(), set(), False
+    for code, category, kind in rows:
+        codes.add(code)
+        categories.add(category)
+        greenhouse = greenhouse or kind == "greenhouse"
+    if Plot.select().where((Plot.farm == farm_id) & (Plot.kind == "greenhouse")).exists():
+        greenhouse = True
+    return {"crops": sorted(codes), "categories": sorted(categories), "greenhouse": greenhouse}

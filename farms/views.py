@@ -1,7 +1,7 @@
 """Farmer pages: dashboard, farm -> plot -> planting, adding logs, log history."""
 import datetime as dt
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from farms import service
@@ -30,7 +30,7 @@ def _labels():
             "LOG_KIND_BADGES": LOG_KIND_BADGES,
             "ACTIVITY_LABELS": ACTIVITY_LABELS, "CERTIFICATION_LABELS": CERTIFICATION_LABELS,
             "INPUT_CATEGORY_LABELS": INPUT_CATEGORY_LABELS, "START_METHOD_LABELS": START_METHOD_LABELS,
-            "local_time": from_utc_naive, "division_name": _division_name}
+            "local_time": from_utc_naive, "division_name": _division_name, "alert_text": service.alert_text}
 
 
 def _division_name(code):
@@ -46,11 +46,15 @@ def _form_page(template, form, **context):
 def dashboard():
     farms = list(service.visible_farms(g.user).order_by(service.Farm.name).limit(50))
     logs = list(service.logs_query(g.user).limit(10))
-    # Later domains (sensors, weather) register providers of the user's open alerts.
-    alerts = [alert for provider in current_app.extensions.get("dashboard_alerts", [])
-              for alert in provider(g.user)]
+    alerts = service.open_alerts(g.user, limit=20)
     return render_template("farms/dashboard.html", farms=farms, logs=logs, alerts=alerts,
                            log_plots=service.plots_of_logs(logs), can_create=can_create_farm(g.user))
+
+
+@bp.post("/alerts/<int:alert_id>/ack")
+def acknowledge_alert(alert_id):
+    service.acknowledge_alert(g.user, alert_id)
+    return redirect(url_for("farms.dashboard") + f"#alert-{alert_id}")
 
 
 @bp.get("/farms/")

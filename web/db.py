@@ -23,6 +23,7 @@ MODEL_MODULES = (
     "web.accounts.models",
     "farms.models",
     "trace.models",
+    "weather.models",
 )
 
 

@@ -1,0 +1,106 @@
+"""Weather warnings: CAP feeds, the warnings they carry, advice, and notification deliveries."""
+import peewee as pw
+
+from farms.models import Alert
+from web.accounts.models import User, utcnow
+from web.db import BaseModel
+
+FEED_FORMATS = ("cap", "atom", "rss", "nws-geojson")
+WARNING_STATES = ("active", "superseded", "cancelled", "expired")
+CHANNELS = ("in_app", "webhook", "wecom", "dingtalk", "sms")
+DELIVERY_STATES = ("pending", "retrying", "sent", "failed")
+
+
+class Feed(BaseModel):
+    name = pw.CharField(max_length=120)
+    url = pw.CharField(max_length=500, unique=True)
+    format = pw.CharField(max_length=16, default="cap")
+    interval_seconds = pw.IntegerField(default=300)
+    enabled = pw.BooleanField(default=True)
+    etag = pw.CharField(max_length=200, null=True)
+    last_modified = pw.CharField(max_length=100, null=True)
+    last_polled_at = pw.DateTimeField(null=True)
+    last_success_at = pw.DateTimeField(null=True)
+    last_error = pw.TextField(null=True)
+    last_error_at = pw.DateTimeField(null=True)
+    failures = pw.IntegerField(default=0)  # consecutive; drives the backoff
+    next_poll_at = pw.DateTimeField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+
+
+class WeatherWarning(BaseModel):
+    """One CAP alert message, keyed by (sender, identifier)."""
+
+    sender = pw.CharField(max_length=200)
+    identifier = pw.CharField(max_length=200)
+    sent = pw.DateTimeField()  # UTC
+    msg_type = pw.CharField(max_length=16)  # Alert, Update, Cancel, Ack, Error
+    status = pw.CharField(max_length=16)  # Actual, Exercise, System, Test, Draft
+    scope = pw.CharField(max_length=16, default="Public")
+    event_type = pw.CharField(max_length=16)  # one of the 14 CMA types, or "other"
+    level = pw.CharField(max_length=8)  # blue, yellow, orange, red
+    event = pw.CharField(max_length=200, default="")
+    expires = pw.DateTimeField(null=True)  # UTC
+    onset = pw.DateTimeField(null=True)
+    document = pw.TextField()  # the parsed alert as JSON (infos, areas, references, ...)
+    state = pw.CharField(max_length=16, default="active")
+    replaced_by = pw.CharField(max_length=420, null=True)  # "sender|identifier" of the Update/Cancel
+    feed = pw.ForeignKeyField(Feed, null=True, backref="warnings")
+    received_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "warning"
+        indexes = ((("sender", "identifier"), True), (("state", "expires"), False))
+
+
+class WarningReference(BaseModel):
+    """``warning`` (an Update or Cancel) names an earlier message; kept for out-of-order arrival."""
+
+    warning = pw.ForeignKeyField(WeatherWarning, backref="reference_rows", on_delete="CASCADE")
+    sender = pw.CharField(max_length=200)
+    identifier = pw.CharField(max_length=200)
+
+    class Meta:
+        indexes = ((("sender", "identifier"), False),)
+
+
+class AdviceRule(BaseModel):
+    """What farmers should do: editable data, chosen by warning type, level and crop."""
+
+    event_type = pw.CharField(max_length=16)  # one of the 14 types, or "*" for any
+    level = pw.CharField(max_length=8, default="*")  # blue..red, or "*"
+    crop = pw.CharField(max_length=32, default="*")  # crop code, crop category, "greenhouse", or "*"
+    text_zh = pw.TextField()
+    text_en = pw.TextField()
+    position = pw.IntegerField(default=0)
+    updated_at = pw.DateTimeField(default=utcnow)
+
+
+class NotificationPreference(BaseModel):
+    user = pw.ForeignKeyField(User, unique=True, on_delete="CASCADE")
+    channels = pw.CharField(max_length=100, default="in_app")  # comma-separated CHANNELS
+    min_level = pw.CharField(max_length=8, default="blue")
+    quiet_start = pw.CharField(max_length=5, null=True)  # "22:00" local time
+    quiet_end = pw.CharField(max_length=5, null=True)  # "06:30"
+    webhook_url = pw.CharField(max_length=500, null=True)
+    wecom_url = pw.CharField(max_length=500, null=True)
+    dingtalk_url = pw.CharField(max_length=500, null=True)
+    phone = pw.CharField(max_length=20, null=True)
+
+
+class Delivery(BaseModel):
+    """One notification of one alert to one user on one channel; retried until sent or given up."""
+
+    alert = pw.ForeignKeyField(Alert, backref="deliveries", on_delete="CASCADE")
+    user = pw.ForeignKeyField(User, on_delete="CASCADE")
+    channel = pw.CharField(max_length=16)
+    round = pw.IntegerField(default=0)  # 0 first notice, 1.. escalations
+    status = pw.CharField(max_length=16, default="pending")
+    attempts = pw.IntegerField(default=0)
+    next_attempt_at = pw.DateTimeField(default=utcnow)
+    last_error = pw.TextField(null=True)
+    sent_at = pw.DateTimeField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("alert", "user", "channel", "round"), True), (("status", "next_attempt_at"), False))

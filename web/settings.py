@@ -33,6 +33,12 @@ _SETTINGS = {
     "LOG_LEVEL": ("INFO", str),
     # Reverse proxies in front of the app whose X-Forwarded-For is trusted (0: none).
     "TRUSTED_PROXIES": (0, int),
+    # Weather warnings: outgoing HTTP timeout (s), re-notify unacknowledged orange/red after N minutes,
+    # and the SMS gateway (a JSON request template with {phone} and {text} placeholders).
+    "HTTP_TIMEOUT": (10, int),
+    "ESCALATE_MINUTES": (30, int),
+    "SMS_GATEWAY_URL": ("", str),
+    "SMS_TEMPLATE": ('{"to": "{phone}", "content": "{text}"}', str),
     # Origin printed in QR codes (GS1 Digital Link); consumers' phones open it.
     "PUBLIC_BASE_URL": ("http://127.0.0.1:5000", str),
 }

@@ -19,7 +19,7 @@ PASSWORD = "test-password"
 CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 # Tables that hold reference data loaded once per run, not per test.
-REFERENCE_TABLES = {"division", "crop", "input_product", "migratehistory"}
+REFERENCE_TABLES = {"division", "crop", "input_product", "advice_rule", "migratehistory"}
 
 
 def need(condition, message):

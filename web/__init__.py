@@ -15,6 +15,7 @@ BLUEPRINTS = (
     "farms.api:bp",
     "trace.api:bp",
     "trace.views:bp",
+    "weather.views:bp",
 )
 
 

@@ -8,12 +8,14 @@ from web import db
 def init_database():
     """Apply migrations and load the reference data; safe to run again."""
     from farms import service as farms
+    from weather import advice
     from web import divisions
 
     db.migrate()
     with db.database.connection_context():
         divisions.load()
         farms.load_catalogues()
+        advice.load_rules()
 
 
 def init_app(app):

@@ -652,7 +652,19 @@ def load(now=None):
     # Besides those above, create_farm makes one for each farmer without an organisation.
     summary["organisations"] = Organisation.select().count() - organisations_before
     _load_journey(users, now, summary)
+    _load_weather_feed()
     return summary
+
+
+def _load_weather_feed():
+    """The app's own demo feed of CAP warnings for Jiangxi counties (no internet needed)."""
+    from flask import has_app_context
+
+    if not has_app_context():
+        return
+    from weather import service as weather
+
+    weather.add_feed("江西省气象预警（演示，本地）", weather.demo_feed_url(), "atom", 300)
 
 
 PACKING_HOUSE = "信丰县绿源合作社分拣中心"

@@ -149,3 +149,15 @@ def can_receive_batch(user, batch, acting):
 
 def can_inspect(user):
     return user is not None and user.role in ("inspector", "admin") and user.organisation_id is not None
+
+
+# ---------------------------------------------------------------- weather
+
+def can_edit_advice(user):
+    """Advice applies province-wide: administrators and the provincial bureau edit it."""
+    return user is not None and (user.role == "admin" or (
+        user.role == "bureau" and bool(user.division_code) and user.division_code.endswith("0000")))
+
+
+def can_manage_feeds(user):
+    return user is not None and user.role == "admin"

@@ -1,0 +1,393 @@
+"""Weather warnings: the only door into feeds, warnings and their alerts on farms.
+
+A CAP message is stored once per (sender, identifier). An Update or a Cancel
+resolves its ``references`` and supersedes or cancels what it names, also when
+it arrives before the message it names. An active warning is matched to farms
+(by GB/T 2260 geocode at any level, or by polygon or circle around the farm's
+point) and becomes one Alert per farm, with advice for what grows there.
+"""
+import datetime as dt
+import json
+import logging
+import math
+
+import requests
+from flask import current_app
+from shapely.geometry import Point, Polygon
+
+from farms import service as farms
+from weather import advice, cap, notify
+from weather.models import Feed, WarningReference, WeatherWarning
+from web import divisions, scheduler
+from web.accounts.models import utcnow
+from web.db import database
+
+log = logging.getLogger(__name__)
+
+SOURCE = "weather"
+USER_AGENT = "GannongTrace/1.0 (farm weather warnings; +https://github.com/)"
+MAX_LINKS_PER_FEED = 50
+MAX_BACKOFF = dt.timedelta(hours=1)
+GEOCODE_LENGTHS = (6, 9, 12)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _utc(value):
+    return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value else None
+
+
+def key_of(warning):
+    return f"{warning.sender}|{warning.identifier}"
+
+
+def alert_key(warning):
+    return f"cap:{key_of(warning)}"
+
+
+def _main_info(alert):
+    """The Chinese info block if there is one, else the first."""
+    for info in alert.infos:
+        if (info.language or "").lower().startswith("zh"):
+            return info
+    return alert.infos[0] if alert.infos else None
+
+
+def _info_in(document, language):
+    infos = document.get("infos", [])
+    for info in infos:
+        if (info.get("language") or "").lower().startswith(language):
+            return info
+    return infos[0] if infos else {}
+
+
+def _classify(alert):
+    event_type, level = "other", None
+    for info in alert.infos:
+        found_type, found_level = advice.classify(info)
+        if event_type == "other" and found_type != "other":
+            event_type = found_type
+        level = level or found_level
+    return event_type, level or "yellow"
+
+
+# ---------------------------------------------------------------- life cycle
+
+
+def ingest(alert, feed=None, now=None):
+    """Store one parsed CAP message and apply it; returns the stored warning, or None for a duplicate."""
+    now = now or utcnow()
+    with database.atomic():
+        if WeatherWarning.select().where((WeatherWarning.sender == alert.sender)
+                                         & (WeatherWarning.identifier == alert.identifier)).exists():
+            return None
+        info = _main_info(alert)
+        event_type, level = _classify(alert)
+        expires = max((_utc(i.expires) for i in alert.infos if i.expires), default=None)
+        onset = min((_utc(i.onset or i.effective) for i in alert.infos if (i.onset or i.effective)), default=None)
+        warning = WeatherWarning.create(
+            sender=alert.sender, identifier=alert.identifier, sent=_utc(alert.sent), msg_type=alert.msg_type,
+            status=alert.status, scope=alert.scope or "Public", event_type=event_type, level=level,
+            event=(info.event if info else "")[:200], expires=expires, onset=onset,
+            document=json.dumps(cap.to_json(alert), ensure_ascii=False), feed=feed, state="active")
+        for sender, identifier, _sent in alert.references:
+            WarningReference.create(warning=warning, sender=sender, identifier=identifier)
+
+        if alert.msg_type in ("Update", "Cancel"):
+            for sender, identifier, _sent in alert.references:
+                earlier = WeatherWarning.get_or_none((WeatherWarning.sender == sender)
+                                                     & (WeatherWarning.identifier == identifier))
+                if earlier is not None:
+                    _replace(earlier, warning)
+        # Arrived after an Update or Cancel that already names it (out of order).
+        later = (WeatherWarning.select().join(WarningReference)
+                 .where((WarningReference.sender == warning.sender)
+                        & (WarningReference.identifier == warning.identifier)).first())
+        if later is not None:
+            _replace(warning, later)
+            return warning
+        if alert.msg_type == "Cancel":
+            _set_state(warning, "cancelled")
+        elif alert.msg_type in ("Ack", "Error") or alert.status != "Actual":
+            _set_state(warning, "expired")  # kept on record, never alerts
+        elif expires is not None and expires <= now:
+            _set_state(warning, "expired")
+        else:
+            _alert_farms(warning)
+    return warning
+
+
+def _replace(earlier, later):
+    """``later`` (an Update or Cancel) replaces ``earlier``."""
+    state = "cancelled" if later.msg_type == "Cancel" else "superseded"
+    WeatherWarning.update(state=state, replaced_by=key_of(later)).where(WeatherWarning.id == earlier.id).execute()
+    farms.clear_alerts(SOURCE, alert_key(earlier))
+
+
+def _set_state(warning, state):
+    WeatherWarning.update(state=state).where(WeatherWarning.id == warning.id).execute()
+    warning.state = state
+    if state != "active":
+        farms.clear_alerts(SOURCE, alert_key(warning))
+
+
+def expire_due(now=None):
+    """End the warnings whose time is over and clear their alerts; returns how many."""
+    now = now or utcnow()
+    due = list(WeatherWarning.select().where((WeatherWarning.state == "active")
+                                             & WeatherWarning.expires.is_null(False)
+                                             & (WeatherWarning.expires <= now)))
+    for warning in due:
+        _set_state(warning, "expired")
+    return len(due)
+
+
+# ---------------------------------------------------------------- matching
+
+
+def _areas(document):
+    seen, areas = set(), []
+    for info in document.get("infos", []):
+        for area in info.get("areas", []):
+            key = json.dumps(area, sort_keys=True)
+            if key not in seen:
+                seen.add(key)
+                areas.append(area)
+    return areas
+
+
+def _geocode_prefix(value):
+    """The division prefix a geocode value covers, or None if it is no GB/T 2260 code."""
+    value = (value or "").strip()
+    if not value.isdigit() or len(value) not in GEOCODE_LENGTHS:
+        return None
+    if len(value) > 6:
+        return value[:6]  # a township (9 or 12 digits) lies in its county; farms are placed by county
+    return divisions.prefix(value)
+
+
+def _distance_km(lat1, lon1, lat2, lon2):
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 6371.0 * 2 * math.asin(math.sqrt(a))
+
+
+def match_farms(document, farm_list=None):
+    """{farm id: area description} of the farms a warning's areas cover."""
+    farm_list = farm_list if farm_list is not None else farms.farms_for_matching()
+    matched = {}
+    for area in _areas(document):
+        prefixes = [p for p in (_geocode_prefix(v) for _n, v in area.get("geocodes", [])) if p]
+        polygons = []
+        for ring in area.get("polygons", []):
+            try:
+                polygon = Polygon([(lon, lat) for lat, lon in ring])
+                if polygon.is_valid:
+                    polygons.append(polygon)
+            except (ValueError, TypeError):
+                continue
+        circles = area.get("circles", [])
+        if not prefixes and not polygons and not circles:
+            log.warning("warning area %r has no geocode, polygon or circle to match on; no farm alerted",
+                        area.get("desc"))
+            continue
+        for farm in farm_list:
+            if farm["id"] in matched:
+                continue
+            hit = any(farm["county_code"].startswith(p) for p in prefixes)
+            if not hit and farm["latitude"] is not None:
+                point = Point(farm["longitude"], farm["latitude"])
+                hit = any(polygon.covers(point) for polygon in polygons) or any(
+                    _distance_km(lat, lon, farm["latitude"], farm["longitude"]) <= radius
+                    for lat, lon, radius in circles)
+            if hit:
+                matched[farm["id"]] = area.get("desc") or ""
+    return matched
+
+
+def _alert_farms(warning):
+    document = json.loads(warning.document)
+    for farm_id, area_desc in match_farms(document).items():
+        profile = farms.crops_on_farm(farm_id)
+        content = {lang: _content(warning, document, lang, profile, area_desc) for lang in ("zh", "en")}
+        alert, notable = farms.raise_alert(farm_id, SOURCE, alert_key(warning), warning.level, content)
+        if notable:
+            notify.enqueue(alert, round=notify.next_round(alert))
+
+
+def _content(warning, document, lang, profile, area_desc):
+    info = _info_in(document, lang)
+    title = info.get("headline") or info.get("event") or warning.event
+    if lang == "en" and not (info.get("language") or "").lower().startswith("en"):
+        title = f"{advice.type_name(warning.event_type, 'en')} {advice.level_name(warning.level, 'en')} warning"
+    return {"title": title, "message": (info.get("description") or "")[:600], "area": area_desc,
+            "advice": advice.advice_for(warning.event_type, warning.level, profile, lang),
+            "links": [{"href": f"/weather/warnings/{warning.id}",
+                       "label": "预警详情与广播稿" if lang == "zh" else "Details and loudspeaker script"}]}
+
+
+def active_warnings(user=None):
+    query = WeatherWarning.select().where(WeatherWarning.state == "active").order_by(WeatherWarning.sent.desc())
+    return list(query)
+
+
+def get_warning(warning_id):
+    return WeatherWarning.get_or_none(WeatherWarning.id == warning_id)
+
+
+def broadcast_text(warning):
+    """The village loudspeaker script for a warning."""
+    document = json.loads(warning.document)
+    info = _info_in(document, "zh")
+    counties, townships = [], []
+    profile = {"crops": [], "categories": [], "greenhouse": False}
+    for area in _areas(document):
+        for _name, value in area.get("geocodes", []):
+            value = (value or "").strip()
+            if value.isdigit() and len(value) == 6:
+                name = divisions.full_name(value).split(" ")[-1] if divisions.get(value) else None
+                if name and name not in counties:
+                    counties.append(name)
+            elif value.isdigit() and len(value) in (9, 12) and area.get("desc"):
+                if area["desc"] not in townships:
+                    townships.append(area["desc"])
+        if not area.get("geocodes") and area.get("desc") and area["desc"] not in counties:
+            counties.append(area["desc"])
+    for farm_id in match_farms(document):
+        found = farms.crops_on_farm(farm_id)
+        profile["crops"] = sorted(set(profile["crops"]) | set(found["crops"]))
+        profile["categories"] = sorted(set(profile["categories"]) | set(found["categories"]))
+        profile["greenhouse"] = profile["greenhouse"] or found["greenhouse"]
+    facts = {"event_type": warning.event_type, "level": warning.level, "event": warning.event,
+             "headline": info.get("headline"), "sender_name": info.get("sender_name"),
+             "counties": counties, "townships": townships,
+             "onset": _aware(warning.onset), "expires": _aware(warning.expires),
+             "instruction": info.get("instruction")}
+    return advice.broadcast_script(facts, advice.advice_for(warning.event_type, warning.level, profile, "zh"))
+
+
+def _aware(value):
+    return value.replace(tzinfo=dt.timezone.utc) if value else None
+
+
+# ---------------------------------------------------------------- feeds
+
+
+class FeedError(Exception):
+    pass
+
+
+def _fetch(url, session, headers=None):
+    """GET with a timeout and a size bound; returns the response with ``.body`` set."""
+    timeout = current_app.config["HTTP_TIMEOUT"]
+    response = session.get(url, headers={"User-Agent": USER_AGENT, **(headers or {})}, timeout=timeout,
+                           stream=True)
+    try:
+        if response.status_code == 304:
+            response.body = b""
+            return response
+        if response.status_code >= 400:
+            raise FeedError(f"HTTP {response.status_code} from {url}")
+        chunks, size = [], 0
+        for chunk in response.iter_content(64 * 1024):
+            size += len(chunk)
+            if size > cap.MAX_BYTES:
+                raise FeedError(f"{url} sent more than {cap.MAX_BYTES // (1024 * 1024)} MB")
+            chunks.append(chunk)
+        response.body = b"".join(chunks)
+        return response
+    finally:
+        response.close()
+
+
+def poll_feed(feed, now=None, session=None):
+    """Fetch a feed once and ingest what it carries; records the feed's health. Never raises."""
+    now = now or utcnow()
+    session = session or requests.Session()
+    new, problems = 0, []
+    try:
+        headers = {}
+        if feed.etag:
+            headers["If-None-Match"] = feed.etag
+        if feed.last_modified:
+            headers["If-Modified-Since"] = feed.last_modified
+        response = _fetch(feed.url, session, headers)
+        if response.status_code != 304:
+            if feed.format == "nws-geojson":
+                alerts, links = cap.parse_nws_geojson(response.body), []
+            else:
+                parsed = cap.parse_document(response.body)
+                alerts, links = list(parsed.alerts), parsed.links[:MAX_LINKS_PER_FEED]
+            for link in links:  # an unchanged index is not fetched again (ETag / If-Modified-Since)
+                try:
+                    alerts.append(cap.parse_alert(_fetch(link, session).body))
+                except (cap.CapError, FeedError, requests.RequestException) as e:
+                    problems.append(f"{link}: {e}")
+            for alert in alerts:
+                try:
+                    if ingest(alert, feed, now) is not None:
+                        new += 1
+                except Exception as e:  # one bad message must not stop the others
+                    log.exception("could not ingest %s", getattr(alert, "identifier", "?"))
+                    problems.append(f"{getattr(alert, 'identifier', '?')}: {e}")
+            feed.etag = response.headers.get("ETag") or feed.etag
+            feed.last_modified = response.headers.get("Last-Modified") or feed.last_modified
+    except (cap.CapError, FeedError, requests.RequestException, ValueError) as e:
+        feed.failures += 1
+        feed.last_error, feed.last_error_at = str(e)[:2000], now
+        backoff = min(dt.timedelta(seconds=feed.interval_seconds) * (2 ** feed.failures), MAX_BACKOFF)
+        feed.last_polled_at, feed.next_poll_at = now, now + backoff
+        feed.save()
+        log.warning("feed %s failed: %s", feed.url, e)
+        return {"new": 0, "error": str(e)}
+    feed.failures = 0
+    feed.last_polled_at = feed.last_success_at = now
+    feed.next_poll_at = now + dt.timedelta(seconds=feed.interval_seconds)
+    if problems:
+        feed.last_error, feed.last_error_at = "; ".join(problems)[:2000], now
+    feed.save()
+    return {"new": new, "error": None, "problems": problems}
+
+
+def poll_due(now=None):
+    """Poll every enabled feed that is due."""
+    now = now or utcnow()
+    due = Feed.select().where(Feed.enabled & (Feed.next_poll_at.is_null() | (Feed.next_poll_at <= now)))
+    return {feed.url: poll_feed(feed, now) for feed in due}
+
+
+def add_feed(name, url, format="cap", interval_seconds=300):
+    from web.db import ValidationError
+
+    errors = {}
+    if not url.startswith(("http://", "https://")):
+        errors["url"] = "http(s) URL"
+    if format not in ("cap", "atom", "rss", "nws-geojson"):
+        errors["format"] = "cap, atom, rss or nws-geojson"
+    if not 30 <= interval_seconds <= 86400:
+        errors["interval_seconds"] = "30 to 86400"
+    if errors:
+        raise ValidationError("invalid feed", errors)
+    feed, _created = Feed.get_or_create(url=url, defaults={"name": name, "format": format,
+                                                           "interval_seconds": interval_seconds})
+    return feed
+
+
+def demo_feed_url():
+    """The embedded demo feed, served by this app (see weather/demo.py)."""
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/weather/demo/feed.xml"
+
+
+# ---------------------------------------------------------------- scheduled jobs
+
+
+@scheduler.register("weather.poll", "interval", seconds=30)
+def _poll_job(app):
+    poll_due()
+
+
+@scheduler.register("weather.expire", "interval", seconds=60)
+def _expire_job(app):
+    expire_due()

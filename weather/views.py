@@ -1,0 +1,176 @@
+"""Weather pages: warnings, the loudspeaker script, notification preferences, feeds, advice."""
+import json
+
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from weather import advice, demo, notify, service
+from weather.forms import CHANNEL_LABELS, LEVEL_LABELS, AdviceForm, FeedForm, PreferencesForm
+from weather.models import AdviceRule, Feed
+from web.accounts.models import utcnow
+from web.db import ValidationError
+from web.fields import from_utc_naive
+from web.forms import apply_errors
+from web import permissions
+from web.permissions import roles_required
+
+bp = Blueprint("weather", __name__, template_folder="templates", url_prefix="/weather")
+
+PUBLIC = {"weather.demo_feed", "weather.demo_cap"}
+
+
+@bp.before_request
+def _signed_in():
+    if request.endpoint not in PUBLIC and g.user is None:
+        abort(401)
+
+
+@bp.app_context_processor
+def _labels():
+    return {"LEVEL_LABELS": LEVEL_LABELS, "CHANNEL_LABELS": CHANNEL_LABELS, "type_name": advice.type_name}
+
+
+# ---------------------------------------------------------------- the embedded demo feed (public)
+
+
+@bp.get("/demo/feed.xml")
+def demo_feed():
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return Response(demo.atom_index(base, _now()), mimetype="application/atom+xml")
+
+
+@bp.get("/demo/cap/<slug>.xml")
+def demo_cap(slug):
+    if slug not in demo.SAMPLES:
+        abort(404)
+    return Response(demo.cap_xml(slug, _now()), mimetype="application/cap+xml")
+
+
+def _now():
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc)
+
+
+# ---------------------------------------------------------------- warnings
+
+
+def _info(document, locale):
+    return service._info_in(document, str(locale)[:2])
+
+
+@bp.get("/")
+def warnings():
+    rows = [(w, _info(json.loads(w.document), get_locale())) for w in service.active_warnings(g.user)]
+    return render_template("weather/warnings.html", warnings=rows, local_time=from_utc_naive)
+
+
+@bp.get("/warnings/<int:warning_id>")
+def warning_page(warning_id):
+    warning = service.get_warning(warning_id) or abort(404)
+    document = json.loads(warning.document)
+    return render_template("weather/warning.html", warning=warning, info=_info(document, get_locale()),
+                           script=service.broadcast_text(warning), local_time=from_utc_naive)
+
+
+@bp.get("/warnings/<int:warning_id>/broadcast.txt")
+def broadcast(warning_id):
+    warning = service.get_warning(warning_id) or abort(404)
+    response = Response(service.broadcast_text(warning) + "\n", mimetype="text/plain")
+    response.headers["Content-Disposition"] = f'attachment; filename="broadcast-{warning.id}.txt"'
+    return response
+
+
+# ---------------------------------------------------------------- notification preferences
+
+
+@bp.route("/preferences", methods=["GET", "POST"])
+def preferences():
+    current = notify.preferences(g.user)
+    form = PreferencesForm(data={
+        "channels": (current.channels or "in_app").split(","), "min_level": current.min_level,
+        "quiet_start": current.quiet_start, "quiet_end": current.quiet_end, "webhook_url": current.webhook_url,
+        "wecom_url": current.wecom_url, "dingtalk_url": current.dingtalk_url, "phone": current.phone})
+    if form.validate_on_submit():
+        try:
+            notify.save_preferences(g.user, {key: value for key, value in form.data.items()
+                                             if key not in ("csrf_token", "submit")})
+        except ValidationError as e:
+            apply_errors(form, e)
+        else:
+            flash(_("Saved."), "info")
+            return redirect(url_for("weather.preferences"))
+    return render_template("weather/preferences.html", form=form), 422 if form.errors else 200
+
+
+# ---------------------------------------------------------------- feeds (administrators)
+
+
+@bp.route("/feeds", methods=["GET", "POST"])
+@roles_required("admin")
+def feeds():
+    form = FeedForm()
+    if form.validate_on_submit():
+        try:
+            feed = service.add_feed(form.name.data, form.url.data, form.format.data, form.interval_seconds.data)
+            Feed.update(enabled=form.enabled.data).where(Feed.id == feed.id).execute()
+        except ValidationError as e:
+            apply_errors(form, e)
+        else:
+            flash(_("Saved."), "info")
+            return redirect(url_for("weather.feeds"))
+    return render_template("weather/feeds.html", form=form, feeds=list(Feed.select().order_by(Feed.name)),
+                           local_time=from_utc_naive), 422 if form.errors else 200
+
+
+@bp.post("/feeds/<int:feed_id>/poll")
+@roles_required("admin")
+def poll(feed_id):
+    feed = Feed.get_or_none(Feed.id == feed_id) or abort(404)
+    result = service.poll_feed(feed, utcnow())
+    if result["error"]:
+        flash(_("The feed failed: %(error)s", error=result["error"]), "error")
+    else:
+        flash(_("%(n)d new warning(s).", n=result["new"]), "info")
+    return redirect(url_for("weather.feeds"))
+
+
+@bp.post("/feeds/<int:feed_id>/toggle")
+@roles_required("admin")
+def toggle(feed_id):
+    feed = Feed.get_or_none(Feed.id == feed_id) or abort(404)
+    Feed.update(enabled=not feed.enabled).where(Feed.id == feed.id).execute()
+    return redirect(url_for("weather.feeds"))
+
+
+# ---------------------------------------------------------------- advice (bureaus and administrators)
+
+
+def _advice_editor():
+    if not permissions.can_edit_advice(g.user):
+        abort(403)
+
+
+@bp.get("/advice")
+def advice_rules():
+    _advice_editor()
+    event_type = request.args.get("type") or "frost"
+    if event_type not in advice.EVENT_TYPES + ("*",):
+        abort(404)
+    rules = list(AdviceRule.select().where(AdviceRule.event_type == event_type)
+                 .order_by(AdviceRule.level, AdviceRule.crop, AdviceRule.position))
+    return render_template("weather/advice.html", rules=rules, event_type=event_type, types=advice.EVENT_TYPES)
+
+
+@bp.route("/advice/<int:rule_id>", methods=["GET", "POST"])
+def advice_edit(rule_id):
+    _advice_editor()
+    rule = AdviceRule.get_or_none(AdviceRule.id == rule_id) or abort(404)
+    form = AdviceForm(obj=rule)
+    if form.validate_on_submit():
+        AdviceRule.update(text_zh=form.text_zh.data.strip(), text_en=form.text_en.data.strip(),
+                          updated_at=utcnow()).where(AdviceRule.id == rule.id).execute()
+        flash(_("Saved."), "info")
+        return redirect(url_for("weather.advice_rules", type=rule.event_type))
+    return render_template("weather/advice_edit.html", form=form, rule=rule), 422 if form.errors else 200

@@ -25,7 +25,7 @@ from web.db import database
 log = logging.getLogger(__name__)
 
 SOURCE = "weather"
-USER_AGENT = "GannongTrace/1.0 (farm weather warnings; +https://github.com/)"
+USER_AGENT = "GannongTrace/1.0 (farm weather warnings)"
 MAX_LINKS_PER_FEED = 50
 MAX_BACKOFF = dt.timedelta(hours=1)
 GEOCODE_LENGTHS = (6, 9, 12)
@@ -228,7 +228,8 @@ def _content(warning, document, lang, profile, area_desc):
                        "label": "预警详情与广播稿" if lang == "zh" else "Details and loudspeaker script"}]}
 
 
-def active_warnings(user=None):
+def active_warnings():
+    """Warnings in force (public information), newest first."""
     query = WeatherWarning.select().where(WeatherWarning.state == "active").order_by(WeatherWarning.sent.desc())
     return list(query)
 

@@ -62,7 +62,7 @@ def _info(document, locale):
 
 @bp.get("/")
 def warnings():
-    rows = [(w, _info(json.loads(w.document), get_locale())) for w in service.active_warnings(g.user)]
+    rows = [(w, _info(json.loads(w.document), get_locale())) for w in service.active_warnings()]
     return render_template("weather/warnings.html", warnings=rows, local_time=from_utc_naive)
 
 

@@ -16,6 +16,7 @@ BLUEPRINTS = (
     "trace.api:bp",
     "trace.views:bp",
     "weather.views:bp",
+    "sensors.api:bp",
 )
 
 

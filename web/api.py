@@ -18,6 +18,7 @@ OPENAPI_FILES = (
     Path(__file__).resolve().parent / "openapi.yaml",
     Path(__file__).resolve().parent.parent / "farms" / "openapi.yaml",
     Path(__file__).resolve().parent.parent / "trace" / "openapi.yaml",
+    Path(__file__).resolve().parent.parent / "sensors" / "openapi.yaml",
 )
 
 
@@ -31,10 +32,13 @@ def error_body(code, message, fields=None):
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
-def api_blueprint(name, import_name):
-    """A blueprint under /api/v1 that authenticates by session or bearer token."""
+def api_blueprint(name, import_name, public=()):
+    """A blueprint under /api/v1 that authenticates users by session or bearer token.
+
+    Endpoints named in ``public`` authenticate on their own (or not at all)."""
     blueprint = Blueprint(name, import_name, url_prefix=PREFIX)
     csrf.exempt(blueprint)
+    PUBLIC_ENDPOINTS.update(f"{name}.{endpoint}" for endpoint in public)
 
     @blueprint.before_request
     def _authenticate():
@@ -51,9 +55,9 @@ def api_blueprint(name, import_name):
     return blueprint
 
 
-PUBLIC_ENDPOINTS = {"api.openapi"}
+PUBLIC_ENDPOINTS = set()
 
-bp = api_blueprint("api", __name__)
+bp = api_blueprint("api", __name__, public=("openapi",))
 
 
 @bp.get("/openapi.json")

@@ -24,6 +24,7 @@ MODEL_MODULES = (
     "farms.models",
     "trace.models",
     "weather.models",
+    "sensors.models",
 )
 
 

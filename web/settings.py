@@ -39,6 +39,10 @@ _SETTINGS = {
     "ESCALATE_MINUTES": (30, int),
     "SMS_GATEWAY_URL": ("", str),
     "SMS_TEMPLATE": ('{"to": "{phone}", "content": "{text}"}', str),
+    # Sensors: largest ingest body, raw-reading retention (rollups are kept), MQTT broker.
+    "INGEST_MAX_BYTES": (4 * 1024 * 1024, int),
+    "RAW_RETENTION_DAYS": (400, int),
+    "MQTT_URL": ("mqtt://127.0.0.1:1883", str),
     # Origin printed in QR codes (GS1 Digital Link); consumers' phones open it.
     "PUBLIC_BASE_URL": ("http://127.0.0.1:5000", str),
 }

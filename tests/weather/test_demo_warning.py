@@ -31,8 +31,7 @@ def test_demo_feed_to_farmer2_and_cancel(app, client, feed_server):
     page = client.get("/dashboard").get_data(as_text=True)
     assert "霜冻橙色预警" in page
     assert "柑橘" in page or "橘" in page  # citrus-specific advice, in Chinese
-    warning = service.active_warnings()[0] if service.active_warnings()[0].event_type == "frost" else \
-        service.active_warnings()[1]
+    warning = next(w for w in service.active_warnings() if w.event_type == "frost")
 
     # The loudspeaker script downloads.
     script = client.get(f"/weather/warnings/{warning.id}/broadcast.txt")

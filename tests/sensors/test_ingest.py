@@ -1,0 +1,112 @@
+"""HTTP ingest: SenML and plain batches, validation per reading, idempotency, bad input."""
+import datetime as dt
+import time
+
+import pytest
+
+from sensors.models import Device, Reading, Rollup
+
+
+def post(client, token, body, **kwargs):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if isinstance(body, (bytes, str)):
+        return client.post("/api/v1/ingest", data=body, headers=headers, content_type="application/json", **kwargs)
+    return client.post("/api/v1/ingest", json=body, headers=headers, **kwargs)
+
+
+def test_senml_with_base_values_and_unit_conversion(client, greenhouse):
+    _plot, device, token = greenhouse
+    now = time.time()
+    pack = [{"bn": "urn:dev:gh1-station:", "bt": now - 60, "bu": "Cel", "n": "air_temperature", "v": 24.5},
+            {"n": "air_temperature", "t": 30, "v": 298.15, "u": "K"},
+            {"n": "air_humidity", "u": "%RH", "v": 81},
+            {"n": "soil_ec", "u": "S/m", "v": 0.12},
+            {"n": "co2", "u": "ppm", "v": 420, "t": 10}]
+    response = post(client, token, pack)
+    assert response.status_code == 200, response.json
+    assert response.json == {"accepted": 5, "duplicates": 0, "rejected": []}
+    values = {(r.metric, round(r.value, 2)) for r in Reading.select()}
+    assert ("air_temperature", 25.0) in values and ("soil_ec", 1.2) in values
+    assert all(r.credential_id is not None for r in Reading.select())
+    hour = Rollup.get((Rollup.metric == "air_temperature") & (Rollup.period == "hour"))
+    assert (hour.count, hour.minimum, hour.maximum) in {(2, 24.5, 25.0), (1, 24.5, 24.5), (1, 25.0, 25.0)}
+
+
+def test_each_reading_is_judged_alone(client, greenhouse):
+    _plot, device, token = greenhouse
+    now = dt.datetime.now(dt.timezone.utc)
+    iso = lambda d: (now - dt.timedelta(minutes=d)).isoformat()  # noqa: E731
+    batch = [{"metric": "air_temperature", "ts": iso(5), "value": 22.1},
+             {"metric": "wind_speed", "ts": iso(5), "value": 3},
+             {"metric": "air_humidity", "ts": iso(5), "value": 130},
+             {"metric": "soil_moisture", "ts": iso(5), "value": 65535},
+             {"metric": "air_temperature", "ts": (now + dt.timedelta(days=2)).isoformat(), "value": 20},
+             {"metric": "air_temperature", "ts": "2001-01-01T00:00:00+00:00", "value": 20},
+             {"metric": "air_temperature", "ts": iso(4), "value": 20, "unit": "mm"},
+             {"metric": "air_temperature", "ts": iso(3), "value": "hot"}]
+    response = post(client, token, batch)
+    assert response.status_code == 200
+    assert response.json["accepted"] == 1
+    assert [r["index"] for r in response.json["rejected"]] == [1, 2, 3, 4, 5, 6, 7]
+    device = Device.get_by_id(device.id)
+    assert device.rejected_count == 7 and device.last_rejection
+
+
+def test_retries_are_stored_once(client, greenhouse):
+    _plot, _device, token = greenhouse
+    ts = int(time.time()) - 120
+    batch = [{"metric": "co2", "ts": ts + i, "value": 400 + i} for i in range(100)]
+    assert post(client, token, batch).json["accepted"] == 100
+    again = post(client, token, batch).json
+    assert again == {"accepted": 0, "duplicates": 100, "rejected": []}
+    assert Reading.select().count() == 100
+    assert Rollup.get((Rollup.period == "day")).count == 100
+
+
+@pytest.mark.parametrize("token, body, status", [
+    (None, [], 401),
+    ("dv_wrong", [], 401),
+    ("TOKEN", b"{not json", 400),
+    ("TOKEN", {"metric": "co2"}, 422),
+    ("TOKEN", [{"metric": "co2", "ts": 1, "value": 1}] * 10001, 422),
+])
+def test_bad_requests_store_nothing(client, greenhouse, token, body, status):
+    _plot, _device, real = greenhouse
+    response = post(client, real if token == "TOKEN" else token, body)
+    assert response.status_code == status
+    assert set(response.json["error"]) == {"code", "message", "fields"}
+    assert Reading.select().count() == 0
+
+
+def test_ten_megabytes_is_refused(client, greenhouse):
+    _plot, _device, token = greenhouse
+    response = post(client, token, b"[" + b" " * (10 * 1024 * 1024) + b"]")
+    assert response.status_code == 413
+    assert Reading.select().count() == 0
+
+
+def test_revoked_and_rotated_tokens(app, client, world, greenhouse):
+    from sensors import service
+
+    _plot, device, token = greenhouse
+    ts = int(time.time()) - 60
+    with app.test_request_context():
+        new = service.rotate_token(world.farmer_a, device)
+    assert post(client, token, [{"metric": "co2", "ts": ts, "value": 1}]).status_code == 401
+    assert post(client, new, [{"metric": "co2", "ts": ts, "value": 500}]).json["accepted"] == 1
+    with app.test_request_context():
+        service.revoke_tokens(world.farmer_a, device)
+    assert post(client, new, [{"metric": "co2", "ts": ts + 1, "value": 500}]).status_code == 401
+
+
+def test_a_token_cannot_write_for_another_device(app, client, world, greenhouse):
+    from sensors import service
+
+    _plot, _device, token = greenhouse
+    with app.test_request_context():
+        other, _other_token = service.create_device(world.farmer_b, world.plot_b.id, "B 土壤", ["soil_moisture"],
+                                                    uid="b-soil")
+    pack = [{"bn": "urn:dev:b-soil:", "n": "soil_moisture", "v": 30}]
+    response = post(client, token, pack)
+    assert response.json["accepted"] == 0
+    assert Reading.select().where(Reading.device == other.id).count() == 0

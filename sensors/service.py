@@ -134,6 +134,7 @@ def _number(value):
 def parse_senml(pack, device, now):
     """SenML JSON records resolved to (index, metric, ts, value, unit) or (index, reason)."""
     items = []
+    names = {}  # resolved SenML names, per pack
     base_name, base_time, base_unit, base_value = "", 0.0, None, 0.0
     for index, record in enumerate(pack):
         if not isinstance(record, dict):
@@ -158,7 +159,9 @@ def parse_senml(pack, device, now):
             items.append((index, "v is not a number"))
             continue
         name = base_name + (record.get("n") or "")
-        metric, problem = _metric_from_name(name, device)
+        if name not in names:
+            names[name] = _metric_from_name(name, device)
+        metric, problem = names[name]
         if problem:
             items.append((index, problem))
             continue
@@ -290,17 +293,25 @@ def ingest(device, credential, items, now=None):
 
 
 def _store(device, credential, rows):
-    """Insert the rows that are new; returns them as (metric, ts, value)."""
+    """Insert the rows that are new; returns them as (metric, ts, value).
+
+    Multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING, written out directly: building
+    10,000-row statements through the ORM costs more than the database work itself."""
     inserted = []
     credential_id = credential.id if credential is not None else None
+    table = Reading._meta.table_name
+    to_python = Reading.ts.python_value
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start:start + CHUNK]
-        query = (Reading.insert_many([(device.id, m, ts, v, credential_id) for m, ts, v in chunk],
-                                     fields=[Reading.device, Reading.metric, Reading.ts, Reading.value,
-                                             Reading.credential])
-                 .on_conflict_ignore()
-                 .returning(Reading.metric, Reading.ts, Reading.value))
-        inserted.extend((r.metric, r.ts, r.value) for r in query.execute())
+        placeholder = f"({database.param}, {database.param}, {database.param}, {database.param}, {database.param})"
+        sql = (f'INSERT INTO "{table}" (device_id, metric, ts, value, credential_id) VALUES '
+               + ", ".join([placeholder] * len(chunk))
+               + " ON CONFLICT (device_id, metric, ts) DO NOTHING RETURNING metric, ts, value")
+        params = []
+        for metric, ts, value in chunk:
+            params.extend((device.id, metric, ts, value, credential_id))
+        cursor = database.execute_sql(sql, params)
+        inserted.extend((metric, to_python(ts), value) for metric, ts, value in cursor.fetchall())
     return inserted
 
 

@@ -577,3 +577,23 @@ def crops_on_farm(farm_id):
     if Plot.select().where((Plot.farm == farm_id) & (Plot.kind == "greenhouse")).exists():
         greenhouse = True
     return {"crops": sorted(codes), "categories": sorted(categories), "greenhouse": greenhouse}
+
+
+def record_observation(farm_id, plot_ids, timestamp_utc, notes, quantity=None, unit=""):
+    """Write an observation log on behalf of the system (a sensor daily record, say): no user.
+
+    For callers that judge access themselves (scheduled jobs); the log has ``created_by`` None.
+    """
+    plot_ids = sorted(set(plot_ids))
+    found = Plot.select(Plot.id).where(Plot.id.in_(plot_ids or [0]) & (Plot.farm == farm_id)).count()
+    if not plot_ids or found != len(plot_ids):
+        raise ValidationError(_("Choose one or more plots of this farm."), {"plots": "not on this farm"})
+    if (quantity is None) != (not unit):
+        raise ValidationError(_("Give a quantity together with its unit."), {"unit": "with quantity"})
+    if timestamp_utc.tzinfo is not None:
+        timestamp_utc = to_utc_naive(timestamp_utc)
+    with database.atomic():
+        log = Log.create(farm=farm_id, kind="observation", timestamp=timestamp_utc, notes=notes,
+                         quantity=quantity, unit=unit or "", created_by=None)
+        LogPlot.insert_many([{"log": log.id, "plot": plot_id} for plot_id in plot_ids]).execute()
+    return log

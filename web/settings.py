@@ -43,6 +43,13 @@ _SETTINGS = {
     "INGEST_MAX_BYTES": (4 * 1024 * 1024, int),
     "RAW_RETENTION_DAYS": (400, int),
     "MQTT_URL": ("mqtt://127.0.0.1:1883", str),
+    # One ingest worker per client id: its persistent session keeps what arrives while it is down.
+    "MQTT_CLIENT_ID": ("gannong-ingest", str),
+    "MQTT_TOPIC_PREFIX": ("", str),
+    "MQTT_SESSION_EXPIRY": (7 * 24 * 3600, int),
+    # Sensor alarms: a device is silent after N minutes without readings; a value is stuck after N hours unchanged.
+    "SENSOR_SILENT_MINUTES": (30, int),
+    "SENSOR_STUCK_HOURS": (6, int),
     # Origin printed in QR codes (GS1 Digital Link); consumers' phones open it.
     "PUBLIC_BASE_URL": ("http://127.0.0.1:5000", str),
 }

@@ -1,0 +1,554 @@
+"""MQTT ingest of sensor readings: a worker that feeds the broker's messages into the one ingest path.
+
+Devices publish to ``farms/{farm_id}/devices/{device_uid}/up`` a JSON object::
+
+    {"token": "dv_...", "senml": [...SenML records...]}       or
+    {"token": "dv_...", "readings": [{"metric", "ts", "value"[, "unit"]}, ...]}
+
+The token authenticates the device exactly as the HTTP bearer token does (``service.authenticate``);
+the device's uid and farm must be the ones in the topic. The readings then go through
+``service.parse_body`` and ``service.ingest``, the same path as ``POST /api/v1/ingest``.
+
+Delivery guarantees
+-------------------
+* MQTT 5 with a fixed client id (``MQTT_CLIENT_ID``, default ``gannong-ingest``), ``clean_start=False``
+  and a session expiry interval (``MQTT_SESSION_EXPIRY``, default 7 days): the broker keeps the
+  subscription and queues QoS 1 messages while the worker is down; they arrive when it restarts.
+  (MQTT 5 rather than 3.1.1 with ``clean_session=False``: a 3.1.1 persistent session never expires,
+  and MQTT 5 lets the worker bound the broker's in-flight window with Receive Maximum and the packet
+  size with Maximum Packet Size.) The broker's own limits still apply: mosquitto keeps at most
+  ``max_queued_messages`` (default 1000) per session, so size it for the longest outage you accept.
+* Manual acknowledgements: a message's PUBACK is sent only after what it carried is committed
+  (its readings stored, or its rejection counted). A crash, ``kill -9`` or database outage before
+  that leaves it unacknowledged, and the broker delivers it again. Storage is idempotent (one row
+  per device, metric and timestamp; rollups grow only from new rows), so redelivery is harmless;
+  only a device's ``rejected_count`` may count a redelivered rejection twice.
+* A database error is never a reason to drop a message: the batch is kept, unacknowledged, and
+  retried with backoff until the database answers (the broker stops sending once Receive Maximum
+  messages are unacknowledged). Integrity and data errors are not outages: such a message is
+  logged, counted against its device and acknowledged, so one bad message cannot block the rest.
+* Garbage (not JSON, wrong shape, unknown or revoked token, a token used on another device's topic)
+  never stops the worker: it is logged, counted against the device where one is known (the
+  authenticated device; for a message that cannot be authenticated, the device its topic names),
+  acknowledged, and described on ``farms/{farm_id}/devices/{uid}/error`` (QoS 0, not retained).
+
+Throughput: messages are processed in batches of up to ``batch_messages`` or ``batch_wait``
+seconds, with one ``ingest`` (one transaction) per device per batch.
+
+Settings (``app.config``, else the environment): MQTT_URL (``mqtt://user:pass@host:1883``;
+``mqtts://`` for TLS), MQTT_CLIENT_ID, MQTT_TOPIC_PREFIX (prepended to every topic, e.g. ``"site-a/"``;
+default empty), MQTT_SESSION_EXPIRY (seconds).
+"""
+import json
+import logging
+import os
+import queue
+import signal
+import ssl
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+import peewee as pw
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from sensors import service
+from sensors.models import Device
+from web.db import ValidationError, database
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CLIENT_ID = "gannong-ingest"
+DEFAULT_SESSION_EXPIRY = 7 * 24 * 3600
+SUBSCRIPTION = "farms/+/devices/+/up"
+BATCH_MESSAGES = 100
+BATCH_WAIT = 0.05  # seconds to wait for more messages once one has arrived
+# Unacknowledged messages the broker may send ahead (MQTT 5 Receive Maximum): room for bursts without
+# leaving them in the broker's per-client queue, which mosquitto caps at max_queued_messages (default 1000).
+RECEIVE_MAXIMUM = 1000
+KEEPALIVE = 30
+CONNECT_TIMEOUT = 10
+RECONNECT_DELAY = (1, 30)  # seconds: first retry, cap (doubling in between)
+DB_RETRY_DELAY = (0.5, 30)
+STATS_EVERY = 30  # seconds between throughput lines in the log
+MAX_ERROR_REASONS = 20  # rejected readings listed in one error message
+
+
+# ---------------------------------------------------------------- topics and settings
+
+
+def _prefix(prefix):
+    prefix = prefix or ""
+    return prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+
+def up_topic(farm_id, uid, prefix=""):
+    return f"{_prefix(prefix)}farms/{farm_id}/devices/{uid}/up"
+
+
+def error_topic(farm_id, uid, prefix=""):
+    return f"{_prefix(prefix)}farms/{farm_id}/devices/{uid}/error"
+
+
+def _setting(app, name, default):
+    value = app.config.get(name) if app is not None else None
+    if value in (None, ""):
+        value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+def _broker(url):
+    """(host, port, tls, username, password) from mqtt://[user[:password]@]host[:port] or mqtts://..."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+        raise ValueError(f"MQTT_URL must be mqtt:// or mqtts://, not {parts.scheme}://")
+    tls = parts.scheme in ("mqtts", "ssl")
+    return (parts.hostname or "127.0.0.1", parts.port or (8883 if tls else 1883), tls,
+            unquote(parts.username) if parts.username else None,
+            unquote(parts.password) if parts.password else None)
+
+
+def _client(url, client_id, **kwargs):
+    host, port, tls, username, password = _broker(url)
+    client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                         protocol=mqtt.MQTTv5, **kwargs)
+    if tls:
+        client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+    if username:
+        client.username_pw_set(username, password)
+    client.connect_timeout = CONNECT_TIMEOUT
+    client.reconnect_delay_set(*RECONNECT_DELAY)
+    return client, host, port
+
+
+# ---------------------------------------------------------------- the worker
+
+
+@dataclass
+class _Rejection:
+    device: object  # the Device to count it against, or None
+    code: str
+    reason: str
+
+
+@dataclass
+class _Accepted:
+    device: object
+    credential: object
+    items: list
+
+
+class _Entry:
+    """A received message and the connection it came on; compared by identity (paho's messages compare
+    by mid, and every QoS 0 message has mid 0)."""
+
+    __slots__ = ("generation", "message")
+
+    def __init__(self, generation, message):
+        self.generation = generation
+        self.message = message
+
+
+class _Outage(Exception):
+    """The database did not answer; the messages stay unacknowledged."""
+
+
+def _is_outage(exc):
+    """True for errors that say nothing about the message (connection lost, locked, timeout, schema)."""
+    if isinstance(exc, (pw.IntegrityError, pw.DataError)):
+        return False
+    if isinstance(exc, pw.PeeweeException):
+        return True
+    try:
+        import sqlite3
+
+        if isinstance(exc, sqlite3.Error):
+            return True
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        import psycopg2
+
+        return isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError))
+    except ImportError:  # pragma: no cover
+        return False
+
+
+class Worker:
+    """Subscribes to every device's up topic and stores what arrives; see the module docstring."""
+
+    def __init__(self, app, url=None, client_id=None, topic_prefix=None, session_expiry=None,
+                 batch_messages=BATCH_MESSAGES, batch_wait=BATCH_WAIT, receive_maximum=RECEIVE_MAXIMUM,
+                 publish_errors=True):
+        self.app = app
+        self.url = url or _setting(app, "MQTT_URL", "mqtt://127.0.0.1:1883")
+        self.client_id = client_id or _setting(app, "MQTT_CLIENT_ID", DEFAULT_CLIENT_ID)
+        self.prefix = _prefix(topic_prefix if topic_prefix is not None
+                              else _setting(app, "MQTT_TOPIC_PREFIX", ""))
+        self.session_expiry = int(session_expiry if session_expiry is not None
+                                  else _setting(app, "MQTT_SESSION_EXPIRY", DEFAULT_SESSION_EXPIRY))
+        self.batch_messages = batch_messages
+        self.batch_wait = batch_wait
+        self.receive_maximum = min(int(receive_maximum), 65535)
+        self.publish_errors = publish_errors
+        self.subscription = self.prefix + SUBSCRIPTION
+        self.max_bytes = int(_setting(app, "INGEST_MAX_BYTES", 4 * 1024 * 1024))
+        self._queue = queue.Queue()
+        self._lock = threading.Lock()
+        self._generation = 0  # bumped on every (dis)connect: acks of an older connection are not sent
+        self.subscribed = threading.Event()
+        self._sessions = 0  # successful connections so far
+        self._stopping = False
+        self.stats = defaultdict(int)
+        self._client, self._host, self._port = _client(self.url, self.client_id)
+        self._client.manual_ack_set(True)
+        self._client.on_pre_connect = self._on_pre_connect
+        self._client.on_connect = self._on_connect
+        self._client.on_connect_fail = self._on_connect_fail
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_subscribe = self._on_subscribe
+        self._client.on_message = self._on_message
+
+    # ------------------------------------------------ network thread
+
+    def _bump(self):
+        with self._lock:
+            self._generation += 1
+
+    def _on_pre_connect(self, client, userdata):
+        self._bump()
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        if reason_code.is_failure:
+            log.error("MQTT broker %s:%s refused the connection: %s", self._host, self._port, reason_code)
+            return
+        self._bump()
+        log.info("connected to MQTT broker %s:%s as %s (session present: %s)", self._host, self._port,
+                 self.client_id, flags.session_present)
+        if self._sessions and not flags.session_present:
+            log.warning("the broker lost this client's session (expired, or restarted without persistence): "
+                        "messages published while the worker was disconnected are lost")
+        self._sessions += 1
+        client.subscribe(self.subscription, qos=1)
+
+    def _on_connect_fail(self, client, userdata):
+        log.warning("cannot reach MQTT broker %s:%s; retrying", self._host, self._port)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        self._bump()
+        self.subscribed.clear()
+        if not self._stopping:
+            log.warning("disconnected from MQTT broker (%s); reconnecting", reason_code)
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
+        if any(rc.is_failure for rc in reason_codes):
+            log.error("MQTT broker refused the subscription to %s: %s", self.subscription, reason_codes)
+            return
+        log.info("subscribed to %s (QoS 1)", self.subscription)
+        self.subscribed.set()
+
+    def _on_message(self, client, userdata, message):
+        self._queue.put(_Entry(self._generation, message))
+
+    # ------------------------------------------------ main loop
+
+    def run(self, stop_event):
+        """Block until ``stop_event`` is set."""
+        from flask_babel import force_locale
+
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = self.session_expiry
+        properties.ReceiveMaximum = max(self.receive_maximum, 2 * self.batch_messages)
+        properties.MaximumPacketSize = self.max_bytes + 64 * 1024
+        self._client.connect_async(self._host, self._port, keepalive=KEEPALIVE, clean_start=False,
+                                   properties=properties)
+        self._client.loop_start()
+        last_stats = time.monotonic()
+        try:
+            with self.app.app_context(), force_locale("en"):
+                while not stop_event.is_set():
+                    batch = self._collect()
+                    if batch:
+                        self._handle_with_retry(batch, stop_event)
+                    if time.monotonic() - last_stats >= STATS_EVERY:
+                        self._log_stats(time.monotonic() - last_stats)
+                        last_stats = time.monotonic()
+        finally:
+            self._log_stats(time.monotonic() - last_stats)
+            self._stopping = True
+            self._client.disconnect()
+            self._client.loop_stop()
+            if not database.is_closed():
+                try:
+                    database.close()
+                except Exception:  # noqa: BLE001 - a broken connection is closed anyway
+                    pass
+            log.info("MQTT worker stopped")
+
+    def _collect(self):
+        try:
+            batch = [self._queue.get(timeout=0.2)]
+        except queue.Empty:
+            return []
+        deadline = time.monotonic() + self.batch_wait
+        while len(batch) < self.batch_messages:
+            try:
+                batch.append(self._queue.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(self._queue.get(timeout=remaining))
+            except queue.Empty:
+                break
+        return batch
+
+    def _handle_with_retry(self, batch, stop_event):
+        pending = list(batch)
+        delay = DB_RETRY_DELAY[0]
+        while pending:
+            try:
+                self._handle(pending)
+                return
+            except _Outage as e:
+                log.error("database error; %d message(s) kept unacknowledged, retrying in %.1f s: %s",
+                          len(pending), delay, e.__cause__)
+                self.stats["db_errors"] += 1
+            except Exception:  # noqa: BLE001 - a bug must not lose messages either: keep them and retry
+                log.exception("unexpected error; %d message(s) kept unacknowledged, retrying in %.1f s",
+                              len(pending), delay)
+                self.stats["db_errors"] += 1
+            try:
+                database.close()
+            except Exception:  # noqa: BLE001 - the connection may be gone already
+                pass
+            if stop_event.wait(delay):
+                return  # stopping: the broker delivers them again after the restart
+            delay = min(delay * 2, DB_RETRY_DELAY[1])
+
+    def _db(self, func, *args):
+        try:
+            return func(*args)
+        except Exception as e:
+            if _is_outage(e):
+                raise _Outage() from e
+            raise
+
+    def _handle(self, pending):
+        """Store or reject each pending message, acknowledging each as soon as its outcome is committed.
+
+        Raises _Outage with the unfinished messages left in ``pending``."""
+        self._db(database.connect, True)
+        tokens, topic_devices = {}, {}
+        groups = {}  # device id -> (device, credential, [(entry, items)])
+        for entry in list(pending):
+            try:
+                outcome = self._judge(entry.message, tokens, topic_devices)
+            except _Outage:
+                raise
+            except Exception:  # noqa: BLE001 - a message that trips a bug would block every other one
+                log.exception("could not read a message on %s; dropping it", entry.message.topic)
+                outcome = _Rejection(None, "internal", "MQTT message could not be read")
+            if isinstance(outcome, _Rejection):
+                self._reject(entry, outcome)
+                self._finish(entry, pending)
+                continue
+            group = groups.setdefault(outcome.device.id, (outcome.device, outcome.credential, []))
+            group[2].append((entry, outcome.items))
+        for device, credential, entries in groups.values():
+            self._ingest(device, credential, entries, pending)
+
+    def _judge(self, message, tokens, topic_devices):
+        route = self._route(message.topic)
+        if route is None:
+            return _Rejection(None, "bad_topic", f"topic {message.topic!r} is not {self.subscription}")
+        farm, uid = route
+
+        def topic_device():
+            if route not in topic_devices:
+                device = self._db(lambda: Device.get_or_none(Device.uid == uid))
+                topic_devices[route] = device if device is not None and str(device.farm_id) == farm else None
+            return topic_devices[route]
+
+        try:
+            body = json.loads(message.payload)
+        except (ValueError, RecursionError):  # UnicodeDecodeError included; RecursionError: [[[[...
+            return _Rejection(topic_device(), "not_json", "MQTT message is not valid JSON")
+        if not isinstance(body, dict) or not isinstance(body.get("token"), str):
+            return _Rejection(topic_device(), "bad_shape", 'MQTT message must be {"token": ..., "senml": [...]} '
+                                                           'or {"token": ..., "readings": [...]}')
+        token = body["token"]
+        if token not in tokens:
+            tokens[token] = self._db(service.authenticate, token)
+        device, credential = tokens[token]
+        if device is None:
+            return _Rejection(topic_device(), "invalid_token", "MQTT message with an unknown or revoked token")
+        if device.uid != uid or str(device.farm_id) != farm:
+            return _Rejection(device, "topic_mismatch",
+                              f"token of device {device.uid} used on the topic of farm {farm}, device {uid}")
+        keys = [k for k in ("senml", "readings") if k in body]
+        if len(keys) != 1 or not isinstance(body[keys[0]], list):
+            return _Rejection(device, "bad_shape",
+                              'MQTT message must carry exactly one of "senml" or "readings", a JSON array')
+        try:
+            items = service.parse_body(body[keys[0]], device)
+        except ValidationError as e:
+            return _Rejection(device, "bad_body", f"MQTT message rejected: {e.message}")
+        except Exception:  # noqa: BLE001 - a body the parser chokes on is the sender's problem
+            log.exception("could not parse a message on %s", message.topic)
+            return _Rejection(device, "bad_body", "body is neither a SenML pack nor a plain batch")
+        return _Accepted(device, credential, items)
+
+    def _route(self, topic):
+        if not topic.startswith(self.prefix):
+            return None
+        parts = topic[len(self.prefix):].split("/")
+        if len(parts) != 5 or parts[0] != "farms" or parts[2] != "devices" or parts[4] != "up" \
+                or not parts[1] or not parts[3]:
+            return None
+        return parts[1], parts[3]
+
+    def _reject(self, entry, rejection):
+        message = entry.message
+        log.warning("rejected MQTT message on %s: %s", message.topic, rejection.reason)
+        self.stats["rejected_messages"] += 1
+        if rejection.device is not None:
+            self._db(service.reject_all, rejection.device, rejection.reason)
+        self._publish_error(message.topic, {"error": rejection.code, "message": rejection.reason})
+
+    def _ingest(self, device, credential, entries, pending):
+        """One ingest for all of a device's messages in the batch; a message that breaks it goes alone."""
+        combined, owners = [], []
+        for entry, items in entries:
+            for item in items:
+                owners.append((entry, item[0]))
+                combined.append((len(combined),) + tuple(item[1:]))
+        try:
+            result = self._db(service.ingest, device, credential, combined)
+        except _Outage:
+            raise
+        except Exception:  # noqa: BLE001 - not an outage: something in these messages
+            if len(entries) > 1:
+                for one in entries:
+                    self._ingest(device, credential, [one], pending)
+                return
+            entry = entries[0][0]
+            log.exception("could not store a message on %s; dropping it", entry.message.topic)
+            self._reject(entry, _Rejection(device, "not_stored", "MQTT message could not be stored"))
+            self._finish(entry, pending)
+            return
+        self.stats["messages"] += len(entries)
+        self.stats["accepted"] += result.accepted
+        self.stats["duplicates"] += result.duplicates
+        self.stats["rejected_readings"] += len(result.rejected)
+        rejected = defaultdict(list)
+        for r in result.rejected:
+            entry, index = owners[r["index"]]
+            rejected[id(entry)].append({"index": index, "reason": r["reason"]})
+        for entry, _items in entries:
+            self._finish(entry, pending)
+            reasons = rejected.get(id(entry))
+            if reasons:
+                self._publish_error(entry.message.topic, {
+                    "error": "rejected_readings", "message": f"{len(reasons)} reading(s) rejected",
+                    "rejected": reasons[:MAX_ERROR_REASONS]})
+
+    def _finish(self, entry, pending):
+        """The message's outcome is committed: acknowledge it (unless it came on an older connection)."""
+        message = entry.message
+        pending[:] = [e for e in pending if e is not entry]
+        if message.qos == 0:
+            return
+        with self._lock:
+            if entry.generation == self._generation:
+                self._client.ack(message.mid, message.qos)
+
+    def _publish_error(self, topic, payload):
+        if not self.publish_errors or self._route(topic) is None:
+            return
+        target = topic[: -len("/up")] + "/error"
+        self._client.publish(target, json.dumps(payload), qos=0)
+
+    def _log_stats(self, seconds):
+        if self.stats["messages"] or self.stats["rejected_messages"]:
+            log.info("MQTT ingest: %d messages, %d readings stored (%.0f/s), %d duplicates, %d readings and "
+                     "%d messages rejected, %d database errors in %.0f s",
+                     self.stats["messages"], self.stats["accepted"], self.stats["accepted"] / max(seconds, 1e-3),
+                     self.stats["duplicates"], self.stats["rejected_readings"], self.stats["rejected_messages"],
+                     self.stats["db_errors"], seconds)
+        self.stats.clear()
+
+
+def run(app, stop_event=None, **options):
+    """The worker's entry point (``flask --app web mqtt-worker``): blocks until ``stop_event`` is set,
+    or, without one, until SIGTERM or SIGINT."""
+    handlers = {}
+    if stop_event is None:
+        stop_event = threading.Event()
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                handlers[sig] = signal.signal(sig, lambda *_: stop_event.set())
+    try:
+        Worker(app, **options).run(stop_event)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+
+
+# ---------------------------------------------------------------- publishing (simulator, tests)
+
+
+class Publisher:
+    """A connected MQTT client that publishes device messages; use as a context manager."""
+
+    def __init__(self, url="mqtt://127.0.0.1:1883", client_id="", topic_prefix="", timeout=10):
+        self.prefix = _prefix(topic_prefix)
+        self.timeout = timeout
+        self.client, host, port = _client(url, client_id)
+        connected = threading.Event()
+        self.client.on_connect = lambda c, u, f, rc, p: connected.set() if not rc.is_failure else None
+        self.client.connect(host, port, keepalive=KEEPALIVE, clean_start=True)
+        self.client.loop_start()
+        if not connected.wait(timeout):
+            self.close()
+            raise TimeoutError(f"MQTT broker {host}:{port} did not accept the connection in {timeout} s")
+
+    def publish_raw(self, topic, payload, qos=1, wait=True):
+        info = self.client.publish(topic, payload, qos=qos)
+        if wait:
+            info.wait_for_publish(self.timeout)
+            if not info.is_published():
+                raise TimeoutError(f"message on {topic} not acknowledged in {self.timeout} s")
+        return info
+
+    def publish(self, farm_id, uid, token, senml=None, readings=None, qos=1, wait=True):
+        """Publish one device message (SenML pack or plain batch); returns paho's MQTTMessageInfo."""
+        body = {"token": token}
+        if readings is not None:
+            body["readings"] = readings
+        else:
+            body["senml"] = senml
+        return self.publish_raw(f"{self.prefix}farms/{farm_id}/devices/{uid}/up", json.dumps(body), qos, wait)
+
+    def close(self):
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def publish_readings(url, farm_id, uid, token, senml, qos=1, topic_prefix="", timeout=10):
+    """Connect, publish one SenML pack for a device, wait for the broker's acknowledgement (QoS >= 1)."""
+    with Publisher(url, topic_prefix=topic_prefix, timeout=timeout) as publisher:
+        return publisher.publish(farm_id, uid, token, senml=senml, qos=qos).mid

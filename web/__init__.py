@@ -17,6 +17,7 @@ BLUEPRINTS = (
     "trace.views:bp",
     "weather.views:bp",
     "sensors.api:bp",
+    "sensors.views:bp",
 )
 
 

@@ -17,6 +17,13 @@ Inside the app (the CLI loads it so), farmer1's latest navel-orange harvest also
 batch with a journey: the cooperative carries it to its packing house and the Ganzhou lab
 tests it, so its consumer page (/t/<code>) shows the whole way. That too is made only once.
 
+Inside the app, the greenhouses of the 信丰 and 南丰 farms also get an environment station
+(a sensor device; 南丰 gets its greenhouse plot first) with about ``SENSOR_DAYS`` days of
+simulated readings every ``SENSOR_STEP`` seconds up to "now" (``sensors.simulation``), stored
+through the one ingest path, so the plot pages show latest readings and charts at once. A
+later load tops the readings up to its own "now"; ``scripts/simulate_sensors.py --demo`` keeps
+them coming live.
+
 Every demo account has the password ``demo-password``; only this loader creates them.
 """
 import datetime as dt
@@ -639,7 +646,8 @@ def load(now=None):
     from web.db import database
 
     now = (now or dt.datetime.now(TZ)).astimezone(TZ)
-    summary = Summary(organisations=0, users=0, farms=0, plots=0, plantings=0, logs=0, batches=0)
+    summary = Summary(organisations=0, users=0, farms=0, plots=0, plantings=0, logs=0, batches=0, devices=0,
+                      readings=0)
     products = {p.code: p for p in InputProduct.select()}
     organisations_before = Organisation.select().count()
     with database.atomic():
@@ -653,6 +661,7 @@ def load(now=None):
     summary["organisations"] = Organisation.select().count() - organisations_before
     _load_journey(users, now, summary)
     _load_weather_feed()
+    _load_sensors(users, now, summary)
     return summary
 
 
@@ -739,6 +748,76 @@ def _journey(users, now, summary):
     trace.record_event(inspector, batch, {
         "biz_step": "inspecting", "event_time": after(24, 0.75), "place": PACKING_HOUSE, "passed": True,
         "items": [dict(item) for item in RESIDUE_TEST]})
+
+
+# ---------------------------------------------------------------- sensors
+
+SENSOR_DAYS = 30
+SENSOR_STEP = 600  # seconds between two readings of a metric
+SENSOR_CHUNK = 10_000  # readings per ingest call
+# farm, greenhouse plot to use (or create: name, area in 亩, notes), device name, device uid
+GREENHOUSE_STATIONS = (
+    (XINFENG, ("育苗大棚", 3, ""), "育苗大棚环境监测站", "demo-xf-greenhouse"),
+    (NANFENG, ("蜜橘育苗大棚", 2, "钢架大棚，南丰蜜橘无病毒容器苗繁育"), "育苗大棚环境监测站", "demo-nf-greenhouse"),
+)
+
+
+def _load_sensors(users, now, summary):
+    """An environment station in the 信丰 and 南丰 greenhouses with a month of readings up to ``now``.
+
+    Only inside the app (the CLI loads it so); the readings go through ``sensors.service.ingest``.
+    """
+    from flask import current_app, has_app_context, has_request_context
+    from flask_babel import force_locale
+
+    if not has_app_context():
+        return
+    if has_request_context():
+        _sensors(users, now, summary)
+        return
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        _sensors(users, now, summary)
+
+
+def _sensors(users, now, summary):
+    from farms import service as farms
+    from farms.models import Farm, Plot
+    from sensors import service as sensors
+    from sensors import simulation
+    from sensors.models import Device, Reading
+    from web.accounts.models import Organisation
+
+    now_utc = now.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    for spec, (plot_name, area, notes), device_name, uid in GREENHOUSE_STATIONS:
+        owner = users[spec.owner]
+        organisation = owner.organisation or Organisation.get_or_none(Organisation.name == spec.name)
+        farm = organisation and Farm.get_or_none((Farm.organisation == organisation) & (Farm.name == spec.name))
+        if not farm:
+            continue
+        device = Device.get_or_none(Device.uid == uid)
+        if device is None:
+            plot = (Plot.select().where((Plot.farm == farm) & (Plot.kind == "greenhouse"))
+                    .order_by(Plot.name != plot_name, Plot.id).first())
+            if plot is None:
+                plot = farms.create_plot(owner, farm, {"name": plot_name, "kind": "greenhouse", "area": area,
+                                                       "area_unit": "mu", "notes": notes})
+                summary["plots"] += 1
+            # The token is not kept: scripts/simulate_sensors.py --demo issues a new one.
+            device, _token = sensors.create_device(owner, plot.id, device_name,
+                                                   list(simulation.PROFILES["greenhouse"]), uid=uid)
+            summary["devices"] += 1
+        newest = (Reading.select(Reading.ts).where(Reading.device == device)
+                  .order_by(Reading.ts.desc()).scalar())
+        start = now_utc - dt.timedelta(days=SENSOR_DAYS)
+        if newest is not None and newest > start:
+            start = newest + dt.timedelta(seconds=1)
+        generator = simulation.Generator(uid, "greenhouse")
+        rows = list(generator.readings(simulation.epoch(start), simulation.epoch(now_utc) + 1, SENSOR_STEP,
+                                       metrics=device.metric_names))
+        for first in range(0, len(rows), SENSOR_CHUNK):
+            items = simulation.ingest_items(rows[first:first + SENSOR_CHUNK])
+            result = sensors.ingest(device, None, items, now=now_utc)
+            summary["readings"] += result.accepted
 
 
 def _user(username, role, display_name, organisation, division, summary):

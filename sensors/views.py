@@ -1,0 +1,309 @@
+"""Sensor pages: devices of a farm or plot, adding one (its token shown once), rotating and
+revoking tokens, importing a logger's CSV file, and the sensors section of the plot page.
+
+The plot page belongs to farms; it renders this package's section through the
+``sensors_section`` function that ``_context`` puts into every template, so farms never
+imports sensors.
+"""
+import datetime as dt
+
+from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from markupsafe import Markup
+
+from farms import service as farms
+from sensors import service
+from sensors.charts import RANGES, line_chart, window
+from sensors.forms import DEFAULT_METRICS, DeviceForm, csv_columns, csv_form, metric_label, unit_label
+from sensors.metrics import METRICS
+from sensors.models import DeviceCredential
+from web.accounts.models import utcnow
+from web.db import Conflict, ValidationError
+from web.fields import from_utc_naive, local_zone
+from web.forms import apply_errors
+from web.permissions import Access
+
+bp = Blueprint("sensors", __name__, template_folder="templates")
+
+# Decimals shown for a metric's latest value.
+DECIMALS = {"air_temperature": 1, "soil_temperature": 1, "air_humidity": 0, "co2": 0, "light": 0, "par": 0,
+            "soil_moisture": 1, "soil_ec": 2, "soil_ph": 2, "rainfall": 1, "leaf_wetness": 0}
+STALE_AFTER = dt.timedelta(hours=1)  # a latest reading older than this is greyed out
+
+
+@bp.before_request
+def _signed_in():
+    if g.user is None:
+        abort(401)
+
+
+@bp.app_context_processor
+def _context():
+    return {"sensors_section": plot_section, "sensor_age": age, "metric_label": metric_label,
+            "unit_label": unit_label, "format_reading": format_reading}
+
+
+# ---------------------------------------------------------------- helpers for templates
+
+
+def age(ts, now=None):
+    """How long ago a stored UTC time was, in words ("3 分钟前")."""
+    if ts is None:
+        return _("never")
+    seconds = ((now or utcnow()) - ts).total_seconds()
+    if seconds < 60:
+        return _("just now")
+    if seconds < 3600:
+        n = int(seconds // 60)
+        return ngettext("%(num)d minute ago", "%(num)d minutes ago", n)
+    if seconds < 86400:
+        n = int(seconds // 3600)
+        return ngettext("%(num)d hour ago", "%(num)d hours ago", n)
+    n = int(seconds // 86400)
+    return ngettext("%(num)d day ago", "%(num)d days ago", n)
+
+
+def format_reading(metric, value):
+    if value is None:
+        return "—"
+    return f"{value:.{DECIMALS.get(metric, 1)}f}"
+
+
+def _unit_of(metric):
+    meta = METRICS.get(metric)
+    return unit_label(meta.unit) if meta else ""
+
+
+def _latest(device, now):
+    """[(metric, label, value text, unit, ts, age, stale)] in the device's metric order."""
+    latest = service.latest_readings(device)
+    rows = []
+    for metric in device.metric_names:
+        if metric not in latest:
+            continue
+        ts, value = latest[metric]
+        rows.append({"metric": metric, "label": metric_label(metric), "value": format_reading(metric, value),
+                     "unit": _unit_of(metric), "ts": ts, "local": from_utc_naive(ts), "age": age(ts, now),
+                     "stale": now - ts > STALE_AFTER})
+    return rows
+
+
+def _charts(device, range_, now):
+    since, until = window(range_, now)
+    charts = []
+    for metric in device.metric_names:
+        points = service.series(device, metric, range_.period, since, until)
+        label, unit = metric_label(metric), _unit_of(metric)
+        svg = line_chart(points, range_, since, until, local_zone(), title=label, unit=unit)
+        stats = None
+        if points:
+            count = sum(p[1] for p in points)
+            mean = sum(p[2] * p[1] for p in points) / count if count else None
+            stats = {"min": format_reading(metric, min(p[3] for p in points)),
+                     "mean": format_reading(metric, mean),
+                     "max": format_reading(metric, max(p[4] for p in points))}
+        charts.append({"metric": metric, "label": label, "unit": unit, "svg": svg, "stats": stats})
+    return charts
+
+
+def _range_from_request():
+    key = request.args.get("range", "24h")
+    return RANGES.get(key, RANGES["24h"])
+
+
+def plot_section(plot, access=None):
+    """The sensors section of the plot page: latest readings with their age, charts, open alerts."""
+    user = g.get("user")
+    if user is None:
+        return ""
+    if access is None:
+        access = farms.access_to(user, plot.farm)
+    now = utcnow()
+    range_ = _range_from_request()
+    devices = service.devices_on(plot.id)
+    alerts = [a for a in farms.open_alerts(user, farm=plot.farm_id)
+              if a.source == "sensor" and a.plot_id in (None, plot.id)]
+    if not devices and not alerts and access < Access.MANAGE:
+        return ""
+    shown = [{"device": d, "latest": _latest(d, now), "charts": _charts(d, range_, now)} for d in devices]
+    return Markup(render_template("sensors/_plot_section.html", plot=plot, devices=shown, alerts=alerts,
+                                  access=access, Access=Access, chart_range=range_, now=now))
+
+
+def _credentials(devices):
+    """{device id: [credential, ...]} newest first."""
+    found = {}
+    if devices:
+        for c in (DeviceCredential.select().where(DeviceCredential.device.in_([d.id for d in devices]))
+                  .order_by(DeviceCredential.created_at.desc(), DeviceCredential.id.desc())):
+            found.setdefault(c.device_id, []).append(c)
+    return found
+
+
+def _token_page(device, token, created):
+    """The one response that shows a device's token; never cached."""
+    response = make_response(render_template(
+        "sensors/token.html", device=device, token=token, created=created,
+        ingest_url=request.host_url.rstrip("/") + url_for("sensors_api.ingest")))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# ---------------------------------------------------------------- device lists
+
+
+@bp.get("/farms/<int:farm_id>/devices")
+def farm_devices(farm_id):
+    farm = farms.get_farm(g.user, farm_id)
+    access = farms.access_to(g.user, farm)
+    devices = service.devices_of_farm(farm.id)
+    plots = list(farms.plots_of(farm))
+    return render_template("sensors/devices.html", farm=farm, plot=None, plots=plots, devices=devices,
+                           credentials=_credentials(devices), access=access, Access=Access, now=utcnow())
+
+
+@bp.get("/plots/<int:plot_id>/devices")
+def plot_devices(plot_id):
+    plot = farms.get_plot(g.user, plot_id)
+    access = farms.access_to(g.user, plot.farm)
+    devices = service.devices_on(plot.id)
+    return render_template("sensors/devices.html", farm=plot.farm, plot=plot, plots=[plot], devices=devices,
+                           credentials=_credentials(devices), access=access, Access=Access, now=utcnow())
+
+
+@bp.route("/plots/<int:plot_id>/devices/new", methods=["GET", "POST"])
+def device_new(plot_id):
+    plot = farms.get_plot(g.user, plot_id, Access.MANAGE)
+    form = DeviceForm() if request.method == "POST" else DeviceForm(data={"metrics": list(DEFAULT_METRICS)})
+    if form.validate_on_submit():
+        try:
+            device, token = service.create_device(g.user, plot.id, form.name.data, form.metrics.data,
+                                                  uid=form.uid.data)
+        except (ValidationError, Conflict) as e:
+            apply_errors(form, e)
+        else:
+            return _token_page(device, token, created=True)
+    status = 422 if form.errors else 200
+    return render_template("sensors/device_form.html", form=form, plot=plot, farm=plot.farm), status
+
+
+# ---------------------------------------------------------------- one device
+
+
+@bp.get("/devices/<int:device_id>")
+def device_page(device_id):
+    device = service.get_device(g.user, device_id)
+    access = farms.access_to_farm_id(g.user, device.farm_id)
+    now = utcnow()
+    return render_template("sensors/device.html", device=device, plot=device.plot, farm=device.plot.farm,
+                           credentials=_credentials([device]).get(device.id, []), latest=_latest(device, now),
+                           access=access, Access=Access, now=now,
+                           ingest_url=request.host_url.rstrip("/") + url_for("sensors_api.ingest"))
+
+
+@bp.post("/devices/<int:device_id>/rotate")
+def device_rotate(device_id):
+    device = service.get_device(g.user, device_id, Access.MANAGE)
+    token = service.rotate_token(g.user, device)
+    return _token_page(device, token, created=False)
+
+
+@bp.post("/devices/<int:device_id>/revoke")
+def device_revoke(device_id):
+    device = service.get_device(g.user, device_id, Access.MANAGE)
+    count = service.revoke_tokens(g.user, device)
+    if count:
+        flash(_("The device's token is revoked: it can send nothing until you issue a new one."), "info")
+    else:
+        flash(_("The device had no live token."), "info")
+    return redirect(url_for("sensors.device_page", device_id=device.id))
+
+
+# ---------------------------------------------------------------- CSV import
+
+
+def _csv_module():
+    """sensors.csv_import, or None while it is not installed (imported lazily)."""
+    try:
+        from sensors import csv_import
+    except ImportError:
+        return None
+    return csv_import if hasattr(csv_import, "import_csv") else None
+
+
+def _mapping(module, form, device):
+    """The module's Mapping built from the form's fields."""
+    zone = current_app.config["TIMEZONE"] if form.time_zone.data == "local" else "UTC"
+    return module.Mapping(
+        time_column=form.time_column.data.strip(),
+        columns={metric: (column, unit) for metric, column, unit in csv_columns(form, device)},
+        time_format=form.time_format.data.strip() or "auto", timezone=zone,
+        delimiter=form.delimiter.data or None)
+
+
+# What went wrong with a file or a mapping as a whole (CsvImportError.code), in the visitor's language;
+# the importer's own (English) message follows as the detail.
+CSV_PROBLEMS = {
+    "bad_delimiter": _l("The separator must be a comma, a semicolon or a tab."),
+    "bad_column": _l("A column is a header name or a column number."),
+    "no_columns": _l("Name the column of at least one metric."),
+    "unknown_metric": _l("This device does not report that metric."),
+    "bad_unit": _l("The unit does not fit the metric."),
+    "column_twice": _l("Each column can be used only once."),
+    "names_without_header": _l("The file has no header row: give column numbers instead of names."),
+    "bad_time_format": _l("The time format is auto, iso, epoch or a strftime pattern."),
+    "bad_decimal": _l("The decimal mark is not usable with this separator."),
+    "bad_timezone": _l("Unknown time zone."),
+    "offset_mismatch": _l("The times in the file do not match the time zone chosen."),
+    "too_large": _l("The file is too large; split it and import the parts."),
+    "empty": _l("The file is empty."),
+    "bad_encoding": _l("Unknown text encoding."),
+    "not_text": _l("The file is not CSV text; save it as CSV (UTF-8) and try again."),
+    "bad_csv": _l("A line of the file cannot be read as CSV."),
+    "no_times": _l("No time was found in the time column."),
+    "no_such_column": _l("A column number is beyond the columns of the file."),
+    "columns_not_found": _l("The columns named were not found in the file's header row."),
+}
+CSV_FIELDS = {"timezone": "time_zone", "columns": "file", "header": "file", "decimal": "delimiter",
+              "encoding": "file"}
+
+
+def _csv_problem(form, error):
+    """Show an importer error on the form: in the visitor's language, with the importer's detail."""
+    summary = CSV_PROBLEMS.get(getattr(error, "code", None))
+    detail = error.message
+    field = getattr(form, CSV_FIELDS.get(next(iter(error.fields or {}), ""), next(iter(error.fields or {}), "")),
+                    None)
+    text = f"{summary} ({detail})" if summary else detail
+    if field is not None and hasattr(field, "errors"):
+        field.errors = list(field.errors) + [text]
+    flash(str(summary or _("The file could not be imported.")), "error")
+
+
+def _report(report):
+    """The template's view of an ImportReport."""
+    rejected = [(r.get("line"), r.get("column"), r.get("reason", "")) for r in report.rejected]
+    return {"imported": report.imported, "duplicates": report.duplicates, "rows": report.rows_read,
+            "rejected": rejected, "rejected_count": report.rejected_count or len(rejected)}
+
+
+@bp.route("/devices/<int:device_id>/import", methods=["GET", "POST"])
+def device_import(device_id):
+    device = service.get_device(g.user, device_id, Access.LOG)
+    module = _csv_module()
+    form = csv_form(device)
+    report = None
+    if module is not None and form.validate_on_submit():
+        if not csv_columns(form, device):
+            flash(_("Name the column of at least one metric."), "error")
+        else:
+            data = form.file.data.read()
+            try:
+                report = _report(module.import_csv(device, data, _mapping(module, form, device)))
+            except ValidationError as e:
+                _csv_problem(form, e)
+    status = 422 if form.errors else 200
+    return render_template("sensors/import.html", device=device, plot=device.plot, farm=device.plot.farm,
+                           form=form, report=report, available=module is not None), status

@@ -33,6 +33,7 @@ import contextlib
 import cProfile
 import datetime as dt
 import gc
+import importlib
 import io
 import json
 import os
@@ -433,7 +434,7 @@ def run(name, args):
 
         if args.mqtt:
             try:
-                import sensors.mqtt  # noqa: F401
+                importlib.import_module("sensors.mqtt")
             except ImportError as e:
                 print(f"[{name}] MQTT skipped: sensors.mqtt not importable ({e})")
             else:

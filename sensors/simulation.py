@@ -88,7 +88,7 @@ class Day:
         chance = 0.35 + 0.3 * (1 - season) / 2 + 0.2 * (1 - self.cloud)
         irrigate = _unit(seed, 103, index) < chance
         self.irrigated_at = 7.5 + 0.5 * _unit(seed, 104, index) if irrigate else None
-        self.irrigation_gain = 10 + 6 * _unit(seed, 105, index)
+        self.irrigation_gain = 6 + 5 * _unit(seed, 105, index)
 
 
 class Generator:
@@ -103,7 +103,7 @@ class Generator:
         self._days = {}
         # The device's own offsets, so two greenhouses do not draw the same line.
         self.offset = 1.6 * (_unit(self.seed, 7) - 0.5)
-        self.soil_base = 22 + 6 * _unit(self.seed, 8)
+        self.soil_base = 22 + 4 * _unit(self.seed, 8)  # % VWC the soil settles around
 
     def day(self, index):
         found = self._days.get(index)
@@ -152,7 +152,9 @@ class Generator:
         value = mean + self.offset + amplitude * swing
         if self.greenhouse:  # the film keeps the night a little warmer and the sunny afternoon much warmer
             value += 1.5 + (2.0 + 4.0 * (1 - cloud)) * max(swing, 0)
-        return min(value, 42.0) + 0.25 * _noise(self.seed, 1, int(seconds))
+            if value > 30:  # the vents open: the grower holds it back, not quite enough on hot days
+                value = 30 + (value - 30) * 0.5
+        return min(value, 45.0) + 0.25 * _noise(self.seed, 1, int(seconds))
 
     def air_humidity(self, seconds):
         index, hour = self._local(seconds)
@@ -188,7 +190,7 @@ class Generator:
     def soil_moisture(self, seconds):
         """Exponential drying since the last irrigation, which lifts it by the day's gain."""
         index, hour = self._local(seconds)
-        low = self.soil_base - 4
+        low = self.soil_base - 5
         level, last_hours = None, None
         # Walk back to the last irrigation (or a rainy day for open soil) within two weeks.
         for back in range(0, 15):
@@ -197,7 +199,7 @@ class Generator:
             if at is None or (back == 0 and hour < at):
                 continue
             last_hours = back * 24 + hour - at
-            level = min(low + 20, self.soil_base + day.irrigation_gain)
+            level = min(35.5, self.soil_base + day.irrigation_gain)  # field capacity of the red soil
             break
         if level is None:
             level, last_hours = self.soil_base, 14 * 24

@@ -217,7 +217,7 @@ def test_ranges_render_from_rollups(client, greenhouse, range_, period, most):
                                     & (Rollup.period == period)).count()
     assert all(0 < n <= most for n in points)
     assert min(buckets, most) - 1 <= max(points) <= min(buckets, most)  # the current bucket may be empty
-    assert re.search(rf'class="on" aria-current="page">[^<]*</a>', body)
+    assert re.search(r'class="on" aria-current="page">[^<]*</a>', body)
     assert f"range={range_}#sensors\" class=\"on\"" in body
 
 
@@ -353,3 +353,59 @@ def test_demo_load_puts_stations_with_a_month_of_readings_in_both_greenhouses(ap
         body = client.get(f"/plots/{plot.id}?range={range_}").get_data(as_text=True)
         assert body.count('<svg class="chart"') == 6, range_
         assert "空气温度" in body and "土壤含水量" in body
+
+
+# ---------------------------------------------------------------- on a phone
+
+
+@pytest.fixture
+def demo_server(backends, tmp_path_factory, tmp_path):
+    """The demo (with its greenhouse stations) served on SQLite; the flow does not depend on the database."""
+    from tests.conftest import serve, sqlite_backend
+    from web import create_app, db, demo
+
+    backend = sqlite_backend(backends, tmp_path_factory)
+    app = create_app({"DATABASE_URL": backend.url_for_test(tmp_path), "DATA_DIR": str(tmp_path / "data"),
+                      "SECRET_KEY": "test-secret"})
+    with app.app_context():
+        demo.load()
+    origin, stop = serve(app)
+    yield origin
+    stop()
+    if not db.database.is_closed():
+        db.database.close()
+
+
+@pytest.mark.browser
+def test_greenhouse_charts_fit_a_phone(demo_server, phone):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.conftest import ARTIFACTS
+
+    phone.get(demo_server + "/login")
+    phone.find_element(By.NAME, "username").send_keys("farmer1")
+    phone.find_element(By.NAME, "password").send_keys("demo-password")
+    phone.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    WebDriverWait(phone, 10).until(lambda d: d.current_url.endswith("/dashboard"))
+    phone.find_element(By.CSS_SELECTOR, ".list a").click()
+    WebDriverWait(phone, 10).until(lambda d: "/farms/" in d.current_url)
+    phone.find_element(By.PARTIAL_LINK_TEXT, "育苗大棚").click()
+    WebDriverWait(phone, 10).until(lambda d: "/plots/" in d.current_url)
+    for range_ in ("24h", "7d", "30d"):
+        if range_ != "24h":
+            phone.find_element(By.CSS_SELECTOR, f".range-tabs a[href*='range={range_}']").click()
+            WebDriverWait(phone, 10).until(lambda d: f"range={range_}" in d.current_url)
+        charts = phone.find_elements(By.CSS_SELECTOR, "svg.chart")
+        assert len(charts) == 6, range_
+        assert phone.execute_script("return document.documentElement.scrollWidth") <= 390
+        for chart in charts:
+            box = chart.rect
+            assert 300 <= box["width"] <= 390 and box["height"] >= 130, (range_, box)
+        # Axis labels are at least 11 px tall on screen.
+        label = phone.find_element(By.CSS_SELECTOR, "svg.chart text.ylabel")
+        assert label.rect["height"] >= 11, label.rect
+        assert phone.find_elements(By.CSS_SELECTOR, ".reading .age")
+    phone.find_element(By.ID, "sensors").location_once_scrolled_into_view
+    ARTIFACTS.mkdir(exist_ok=True)
+    phone.save_screenshot(str(ARTIFACTS / "21-plot-sensors.png"))

@@ -65,7 +65,7 @@ log = logging.getLogger(__name__)
 DEFAULT_CLIENT_ID = "gannong-ingest"
 DEFAULT_SESSION_EXPIRY = 7 * 24 * 3600
 SUBSCRIPTION = "farms/+/devices/+/up"
-BATCH_MESSAGES = 100
+BATCH_MESSAGES = 500
 BATCH_WAIT = 0.05  # seconds to wait for more messages once one has arrived
 # Unacknowledged messages the broker may send ahead (MQTT 5 Receive Maximum): room for bursts without
 # leaving them in the broker's per-client queue, which mosquitto caps at max_queued_messages (default 1000).
@@ -311,7 +311,7 @@ class Worker:
         return batch
 
     def _handle_with_retry(self, batch, stop_event):
-        pending = list(batch)
+        pending = {id(entry): entry for entry in batch}  # in arrival order
         delay = DB_RETRY_DELAY[0]
         while pending:
             try:
@@ -344,11 +344,11 @@ class Worker:
     def _handle(self, pending):
         """Store or reject each pending message, acknowledging each as soon as its outcome is committed.
 
-        Raises _Outage with the unfinished messages left in ``pending``."""
+        Raises _Outage with the unfinished messages left in ``pending`` ({id(entry): entry})."""
         self._db(database.connect, True)
         tokens, topic_devices = {}, {}
         groups = {}  # device id -> (device, credential, [(entry, items)])
-        for entry in list(pending):
+        for entry in list(pending.values()):
             try:
                 outcome = self._judge(entry.message, tokens, topic_devices)
             except _Outage:
@@ -463,7 +463,7 @@ class Worker:
     def _finish(self, entry, pending):
         """The message's outcome is committed: acknowledge it (unless it came on an older connection)."""
         message = entry.message
-        pending[:] = [e for e in pending if e is not entry]
+        pending.pop(id(entry), None)
         if message.qos == 0:
             return
         with self._lock:

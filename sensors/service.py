@@ -7,6 +7,7 @@ up to date from exactly the rows that were new.
 """
 import datetime as dt
 import hashlib
+import io
 import math
 import secrets
 from collections import defaultdict
@@ -127,52 +128,65 @@ def authenticate(token):
 # ---------------------------------------------------------------- parsing bodies
 
 
+_NUMBER = (int, float)  # exactly these: json gives bool for true/false, which is not a number here
+
+
 def _number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return type(value) in _NUMBER
 
 
 def parse_senml(pack, device, now):
     """SenML JSON records resolved to (index, metric, ts, value, unit) or (index, reason)."""
     items = []
+    append = items.append
     names = {}  # resolved SenML names, per pack
+    now_s = now.replace(tzinfo=dt.timezone.utc).timestamp()
     base_name, base_time, base_unit, base_value = "", 0.0, None, 0.0
     for index, record in enumerate(pack):
-        if not isinstance(record, dict):
-            items.append((index, "not a SenML record (an object)"))
+        if type(record) is not dict:
+            append((index, "not a SenML record (an object)"))
             continue
-        if "bn" in record:
-            base_name = record["bn"] if isinstance(record["bn"], str) else ""
-        if "bt" in record and _number(record["bt"]):
-            base_time = float(record["bt"])
-        if "bu" in record:
-            base_unit = record["bu"]
-        if "bv" in record and _number(record["bv"]):
-            base_value = float(record["bv"])
-        if "v" not in record:
-            if any(k in record for k in ("vs", "vb", "vd", "s")):
-                items.append((index, "only numeric values (v) are accepted"))
+        if "bn" in record or "bt" in record or "bu" in record or "bv" in record:
+            if "bn" in record:
+                base_name = record["bn"] if isinstance(record["bn"], str) else ""
+            if "bt" in record and _number(record["bt"]):
+                base_time = float(record["bt"])
+            if "bu" in record:
+                base_unit = record["bu"]
+            if "bv" in record and _number(record["bv"]):
+                base_value = float(record["bv"])
+        value = record.get("v")
+        if type(value) not in _NUMBER:
+            if value is not None:
+                append((index, "v is not a number"))
+            elif any(k in record for k in ("vs", "vb", "vd", "s")):
+                append((index, "only numeric values (v) are accepted"))
             elif not any(k in record for k in ("bn", "bt", "bu", "bv", "bver")):
-                items.append((index, "record has no value (v)"))
+                append((index, "record has no value (v)"))
             continue
-        value = record["v"]
-        if not _number(value):
-            items.append((index, "v is not a number"))
-            continue
-        name = base_name + (record.get("n") or "")
-        if name not in names:
-            names[name] = _metric_from_name(name, device)
-        metric, problem = names[name]
+        name = record.get("n")
+        if base_name:
+            name = base_name + (name or "")
+        resolved = names.get(name)
+        if resolved is None:
+            resolved = names[name] = _metric_from_name(name or "", device)
+        metric, problem = resolved
         if problem:
-            items.append((index, problem))
+            append((index, problem))
             continue
         t = record.get("t", 0)
-        if not _number(t):
-            items.append((index, "t is not a number"))
+        if type(t) not in _NUMBER:
+            append((index, "t is not a number"))
             continue
-        seconds = base_time + float(t)
-        if abs(seconds) < SENML_RELATIVE_LIMIT:
-            seconds += now.replace(tzinfo=dt.timezone.utc).timestamp()
-        items.append((index, metric, seconds, base_value + float(value), record.get("u", base_unit)))
+        try:
+            seconds = base_time + t
+            value = base_value + value
+        except OverflowError:  # an integer beyond any float
+            append((index, "number too large"))
+            continue
+        if -SENML_RELATIVE_LIMIT < seconds < SENML_RELATIVE_LIMIT:
+            seconds += now_s
+        append((index, metric, seconds, value, record.get("u", base_unit)))
     return items
 
 
@@ -195,34 +209,47 @@ def _metric_from_name(name, device):
 def parse_plain(batch):
     """[{"metric", "ts", "value"[, "unit"]}] resolved like SenML."""
     items = []
+    append = items.append
+    times = {}  # ISO 8601 text -> seconds or reason, per batch (a batch repeats each time per metric)
     for index, record in enumerate(batch):
-        if not isinstance(record, dict):
-            items.append((index, "not an object"))
+        if type(record) is not dict:
+            append((index, "not an object"))
             continue
         metric, ts, value = record.get("metric"), record.get("ts"), record.get("value")
         if not isinstance(metric, str):
-            items.append((index, "metric is missing"))
+            append((index, "metric is missing"))
             continue
-        if not _number(value):
-            items.append((index, "value is not a number"))
+        if type(value) not in _NUMBER:
+            append((index, "value is not a number"))
             continue
-        if _number(ts):
-            seconds = float(ts)
+        if type(ts) in _NUMBER:
+            seconds = ts
         elif isinstance(ts, str):
-            try:
-                parsed = dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
-            except ValueError:
-                items.append((index, "ts is not an ISO 8601 time or epoch seconds"))
+            seconds = times.get(ts)
+            if seconds is None:
+                seconds = times[ts] = _iso_seconds(ts)
+            if isinstance(seconds, str):
+                append((index, seconds))
                 continue
-            if parsed.tzinfo is None:
-                items.append((index, "ts has no time zone"))
-                continue
-            seconds = parsed.timestamp()
         else:
-            items.append((index, "ts is missing"))
+            append((index, "ts is missing"))
             continue
-        items.append((index, metric, seconds, float(value), record.get("unit")))
+        try:
+            append((index, metric, float(seconds), float(value), record.get("unit")))
+        except OverflowError:
+            append((index, "number too large"))
     return items
+
+
+def _iso_seconds(text):
+    """Epoch seconds of an ISO 8601 time with its offset, or the reason it is not one."""
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return "ts is not an ISO 8601 time or epoch seconds"
+    if parsed.tzinfo is None:
+        return "ts has no time zone"
+    return parsed.timestamp()
 
 
 def parse_body(body, device, now=None):
@@ -239,101 +266,164 @@ def parse_body(body, device, now=None):
 
 # ---------------------------------------------------------------- the one ingest path
 
+EPOCH = dt.datetime(1970, 1, 1)
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+
+
+def _datetimes(milliseconds):
+    """{ms: naive UTC datetime} for integer epoch milliseconds."""
+    return {ms: EPOCH + dt.timedelta(milliseconds=ms) for ms in milliseconds}
+
 
 def ingest(device, credential, items, now=None):
     """Validate, convert and store readings for ``device``; returns an IngestResult."""
     now = now or utcnow()
     result = IngestResult()
-    allowed = set(device.metric_names)
-    earliest = (now - PAST_LIMIT).replace(tzinfo=dt.timezone.utc).timestamp()
-    latest = (now + FUTURE_LIMIT).replace(tzinfo=dt.timezone.utc).timestamp()
-    rows, seen = [], set()
+    rejected = result.rejected
+    now_s = now.replace(tzinfo=dt.timezone.utc).timestamp()
+    earliest, latest = now_s - PAST_LIMIT.total_seconds(), now_s + FUTURE_LIMIT.total_seconds()
+    checks = {name: (METRICS[name], METRICS[name].unit, METRICS[name].low, METRICS[name].high)
+              for name in device.metric_names if name in METRICS}
+    readings = {}  # (metric, ms) -> canonical value; the first of a request's duplicates wins
     for item in items:
         if len(item) == 2:
-            result.rejected.append({"index": item[0], "reason": item[1]})
+            rejected.append({"index": item[0], "reason": item[1]})
             continue
         index, name, seconds, value, unit = item
-        reason = None
-        metric = METRICS.get(name)
-        if metric is None or name not in allowed:
-            reason = f"unknown metric {name!r} for this device"
-        elif not math.isfinite(value):
-            reason = "value is NaN or infinite"
-        elif value in SATURATION:
-            reason = f"saturated or error value {value:g}"
+        check = checks.get(name)
+        if check is None:
+            rejected.append({"index": index, "reason": f"unknown metric {name!r} for this device"})
+            continue
+        metric, canonical, low, high = check
+        if unit is not None and unit != canonical:
+            value = metric.convert(value, unit) if math.isfinite(value) else value
+            if value is None:
+                rejected.append({"index": index, "reason": f"unit {unit!r} does not fit {name} "
+                                                           f"(use {', '.join(metric.units)})"})
+                continue
+        if not low <= value <= high or item[3] in SATURATION:
+            rejected.append({"index": index, "reason": _value_problem(item[3], value, metric)})
+            continue
+        if not earliest <= seconds <= latest:
+            reason = "timestamp in the future" if seconds > latest else "timestamp too far in the past"
+            rejected.append({"index": index, "reason": reason})
+            continue
+        key = (name, round(seconds * 1000))
+        if key in readings:
+            result.duplicates += 1
         else:
-            converted = metric.convert(value, unit)
-            if converted is None:
-                reason = f"unit {unit!r} does not fit {name} (use {', '.join(metric.units)})"
-            elif not metric.low <= converted <= metric.high:
-                reason = f"{converted:g} {metric.unit} is outside {metric.low:g}..{metric.high:g}"
-            elif not math.isfinite(seconds) or seconds < earliest:
-                reason = "timestamp too far in the past"
-            elif seconds > latest:
-                reason = "timestamp in the future"
-            else:
-                ts = dt.datetime.fromtimestamp(round(seconds, 3), dt.timezone.utc).replace(tzinfo=None)
-                key = (name, ts)
-                if key in seen:
-                    result.duplicates += 1
-                    continue
-                seen.add(key)
-                rows.append((name, ts, converted))
-        if reason:
-            result.rejected.append({"index": index, "reason": reason})
+            readings[key] = value
+    # Each distinct timestamp is converted once (a pack repeats it for every metric).
+    times = _datetimes({ms for _name, ms in readings})
     with database.atomic():
-        inserted = _store(device, credential, rows)
-        result.accepted = len(inserted)
-        result.duplicates += len(rows) - len(inserted)
-        _roll_up(device, inserted)
-        _note_device(device, result, now if inserted else None)
-    for listener in INGEST_LISTENERS:
-        listener(device, inserted)
+        new = _store(device, credential, list(readings.items()), times)
+        result.accepted = len(new)
+        result.duplicates += len(readings) - len(new)
+        _roll_up(device, new)
+        _note_device(device, result, now if new else None)
+    if INGEST_LISTENERS:
+        stored = [(name, times[ms], value) for (name, ms), value in new]
+        for listener in INGEST_LISTENERS:
+            listener(device, stored)
     return result
 
 
-def _store(device, credential, rows):
-    """Insert the rows that are new; returns them as (metric, ts, value).
-
-    Multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING, written out directly: building
-    10,000-row statements through the ORM costs more than the database work itself."""
-    inserted = []
-    credential_id = credential.id if credential is not None else None
-    table = Reading._meta.table_name
-    to_python = Reading.ts.python_value
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start:start + CHUNK]
-        placeholder = f"({database.param}, {database.param}, {database.param}, {database.param}, {database.param})"
-        sql = (f'INSERT INTO "{table}" (device_id, metric, ts, value, credential_id) VALUES '
-               + ", ".join([placeholder] * len(chunk))
-               + " ON CONFLICT (device_id, metric, ts) DO NOTHING RETURNING metric, ts, value")
-        params = []
-        for metric, ts, value in chunk:
-            params.extend((device.id, metric, ts, value, credential_id))
-        cursor = database.execute_sql(sql, params)
-        inserted.extend((metric, to_python(ts), value) for metric, ts, value in cursor.fetchall())
-    return inserted
+def _value_problem(original, value, metric):
+    if not math.isfinite(original):
+        return "value is NaN or infinite"
+    if original in SATURATION:
+        return f"saturated or error value {original:g}"
+    return f"{value:g} {metric.unit} is outside {metric.low:g}..{metric.high:g}"
 
 
-def _bucket(ts, period):
-    return ts.replace(minute=0, second=0, microsecond=0) if period == "hour" else \
-        ts.replace(hour=0, minute=0, second=0, microsecond=0)
+def _store(device, credential, readings, times):
+    """Insert the readings ([((metric, ms), value)]) that are new; returns those, in the same shape.
+
+    Each chunk is first inserted plainly (``... ON CONFLICT DO NOTHING``, no RETURNING): when every
+    row or no row went in, that says which are new. Only a chunk that partly overlaps what is stored
+    (a gateway resending part of a batch) is rolled back to its savepoint and inserted again with
+    RETURNING, which names the new rows. SQLite takes multi-row INSERTs; PostgreSQL takes the whole
+    batch by COPY into a temporary table and one INSERT ... SELECT (three times the rate of multi-row
+    INSERTs there). Timestamps are written as the text the driver would make of the datetimes
+    (``isoformat(" ")``), so rows stored here and through the ORM compare and collide alike. The
+    statements go straight to the driver: building 10,000-row statements through the ORM costs more
+    than the database work itself."""
+    texts = {ms: when.isoformat(" ") for ms, when in times.items()}
+    postgres = isinstance(database.obj, pw.PostgresqlDatabase)
+    size = max(len(readings), 1) if postgres else CHUNK
+    new = []
+    for start in range(0, len(readings), size):
+        chunk = readings[start:start + size]
+        rows = [(name, texts[ms], value) for (name, ms), value in chunk]
+        with database.atomic() as savepoint:
+            inserted = _copy(device, credential, rows) if postgres else _insert(device, credential, rows)
+            if inserted == len(rows):
+                new.extend(chunk)
+            elif inserted:
+                savepoint.rollback()
+                values = dict(chunk)
+                ms_of = {texts[ms]: ms for (_name, ms), _value in chunk}
+                for part in range(0, len(rows), CHUNK):
+                    for name, ts in _insert(device, credential, rows[part:part + CHUNK], returning=True):
+                        ms = ms_of[ts] if isinstance(ts, str) else (ts - EPOCH) // dt.timedelta(milliseconds=1)
+                        new.append(((name, ms), values[name, ms]))
+    return new
+
+
+def _insert(device, credential, rows, returning=False):
+    """One multi-row INSERT of (metric, ts text, value) rows: the number inserted, or with ``returning``
+    the (metric, ts) of the rows that were new."""
+    p = database.param
+    row = f"({int(device.id)}, {p}, {p}, {p}, {_credential_sql(credential)})"
+    sql = (f'INSERT INTO "{Reading._meta.table_name}" (device_id, metric, ts, value, credential_id) VALUES '
+           + ", ".join([row] * len(rows)) + " ON CONFLICT (device_id, metric, ts) DO NOTHING")
+    params = [x for r in rows for x in r]
+    if returning:
+        return database.execute_sql(sql + " RETURNING metric, ts", params).fetchall()
+    return database.execute_sql(sql, params).rowcount
+
+
+def _copy(device, credential, rows):
+    """PostgreSQL: COPY the (metric, ts text, value) rows into a temporary table, then insert the new
+    ones from it; returns how many were inserted. Metric names are known words and values finite
+    floats, so the COPY text needs no escaping."""
+    cursor = database.cursor()
+    cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS reading_staging "
+                   "(metric VARCHAR(32), ts TIMESTAMP, value DOUBLE PRECISION) ON COMMIT DELETE ROWS")
+    cursor.execute("TRUNCATE reading_staging")  # earlier batches of this transaction
+    cursor.copy_expert("COPY reading_staging (metric, ts, value) FROM STDIN",
+                       io.StringIO("".join([f"{name}\t{ts}\t{value!r}\n" for name, ts, value in rows])))
+    cursor.execute(f'INSERT INTO "{Reading._meta.table_name}" (device_id, metric, ts, value, credential_id) '
+                   f"SELECT {int(device.id)}, metric, ts, value, {_credential_sql(credential)} FROM reading_staging "
+                   "ON CONFLICT (device_id, metric, ts) DO NOTHING")
+    return cursor.rowcount
+
+
+def _credential_sql(credential):
+    return int(credential.id) if credential is not None else "NULL"
 
 
 def _roll_up(device, rows):
-    """Add new rows to their hourly and daily rollups, in one upsert per chunk."""
+    """Add new rows ([((metric, ms), value)]) to their hourly and daily rollups."""
     if not rows:
         return
-    buckets = defaultdict(lambda: [0, 0.0, math.inf, -math.inf])
-    for metric, ts, value in rows:
-        for period in ("hour", "day"):
-            b = buckets[(metric, period, _bucket(ts, period))]
-            b[0] += 1
-            b[1] += value
-            b[2] = min(b[2], value)
-            b[3] = max(b[3], value)
-    values = [(device.id, metric, period, start, c, s, lo, hi)
-              for (metric, period, start), (c, s, lo, hi) in buckets.items()]
+    hours = defaultdict(list)
+    for (name, ms), value in rows:
+        hours[name, ms - ms % HOUR_MS].append(value)
+    buckets = {}
+    days = {}
+    for (name, hour), values in hours.items():
+        stats = (len(values), math.fsum(values), min(values), max(values))
+        buckets[name, "hour", hour] = stats
+        key = (name, "day", hour - hour % DAY_MS)
+        day = days.get(key)
+        days[key] = stats if day is None else (day[0] + stats[0], day[1] + stats[1],
+                                               min(day[2], stats[2]), max(day[3], stats[3]))
+    buckets.update(days)
+    starts = _datetimes({start for _name, _period, start in buckets})
+    values = [(device.id, name, period, starts[start], c, s, lo, hi)
+              for (name, period, start), (c, s, lo, hi) in buckets.items()]
     excluded = pw.EXCLUDED
     for start in range(0, len(values), 2000):
         (Rollup.insert_many(values[start:start + 2000],

@@ -63,6 +63,41 @@ def test_retries_are_stored_once(client, greenhouse):
     assert Rollup.get((Rollup.period == "day")).count == 100
 
 
+def test_a_resent_batch_that_overlaps_stores_only_the_new_readings(client, greenhouse):
+    """A gateway resends the last 100 readings with 50 new ones, with other values for the old: only
+    the 50 new ones are stored, the stored values stay, and the rollups count each reading once."""
+    _plot, _device, token = greenhouse
+    ts = int(time.time()) - 3600
+    first = [{"metric": "co2", "ts": ts + i, "value": 400.0} for i in range(100)]
+    assert post(client, token, first).json["accepted"] == 100
+    overlapping = [{"metric": "co2", "ts": ts + i, "value": 900.0} for i in range(50, 200)]
+    assert post(client, token, overlapping).json == {"accepted": 100, "duplicates": 50, "rejected": []}
+    stored = {r.ts: r.value for r in Reading.select()}
+    assert len(stored) == 200
+    assert sorted(stored.values()) == [400.0] * 100 + [900.0] * 100
+    day = Rollup.select().where(Rollup.period == "day")
+    assert sum(r.count for r in day) == 200 and sum(r.total for r in day) == 100 * 400 + 100 * 900
+    hours = Rollup.select().where(Rollup.period == "hour")
+    assert sum(r.count for r in hours) == 200 and max(r.maximum for r in hours) == 900.0
+
+
+@pytest.mark.parametrize("value", ["1e400", "-1e400", "1" + "0" * 400])
+def test_numbers_beyond_a_float_are_rejected_not_a_crash(client, greenhouse, value):
+    _plot, _device, token = greenhouse
+    now = int(time.time())
+    body = (f'[{{"bn": "urn:dev:gh1-station:", "n": "co2", "t": {now - 60}, "v": {value}}},'
+            f' {{"n": "co2", "t": {now - 50}, "v": 420}}, {{"n": "co2", "t": {value}, "v": 420}}]')
+    response = post(client, token, body)
+    assert response.status_code == 200, response.json
+    assert response.json["accepted"] == 1
+    assert [r["index"] for r in response.json["rejected"]] == [0, 2]
+    plain = f'[{{"metric": "co2", "ts": {now - 40}, "value": {value}}}, {{"metric": "co2", "ts": {value}, "value": 1}}]'
+    response = post(client, token, plain)
+    assert response.status_code == 422, response.json  # nothing in it could be stored
+    assert [r["index"] for r in response.json["rejected"]] == [0, 1]
+    assert Reading.select().count() == 1
+
+
 @pytest.mark.parametrize("token, body, status", [
     (None, [], 401),
     ("dv_wrong", [], 401),

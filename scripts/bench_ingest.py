@@ -41,6 +41,7 @@ import os
 import pstats
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -181,7 +182,7 @@ def http_poster(app, via):
         thread.join(timeout=10)
 
 
-def bench_http(app, device, token, bodies, size, via, profile=None):
+def bench_http(app, device, token, bodies, size, via, profile=None, expect=None):
     with http_poster(app, via) as post:
         status, body = post(token, bodies[0])  # warm-up: first request, imports, caches
         assert status == 200 and body["accepted"] == size, (status, body)
@@ -200,8 +201,9 @@ def bench_http(app, device, token, bodies, size, via, profile=None):
         seconds = time.perf_counter() - started
     readings = size * (len(bodies) - 1)
     stored = count_readings(device.id)
-    if stored != size * len(bodies):
-        raise RuntimeError(f"stored {stored} readings, expected {size * len(bodies)}")
+    expect = expect or size * len(bodies)
+    if stored != expect:
+        raise RuntimeError(f"stored {stored} readings, expected {expect}")
     return readings, seconds
 
 
@@ -226,20 +228,24 @@ def bench_raw_sqlite(path, rows):
     return sum(len(b) for b in rows), seconds
 
 
-def bench_raw_postgres(params, schema, rows, values):
+def bench_raw_postgres(params, schema, rows, how):
+    """``how``: "executemany", "values" (psycopg2's execute_values: one multi-row INSERT per batch) or
+    "copy" (COPY ... FROM STDIN of the batch as text)."""
     import psycopg2
     from psycopg2.extras import execute_values
 
     conn = psycopg2.connect(**params, options=f"-c search_path={schema}")
-    sql = "INSERT INTO reading (device_id, metric, ts, value, credential_id) VALUES (%s, %s, %s, %s, %s)"
+    columns = "reading (device_id, metric, ts, value, credential_id)"
     started = time.perf_counter()
     with conn.cursor() as cur:
         for batch in rows:
-            if values:
-                execute_values(cur, "INSERT INTO reading (device_id, metric, ts, value, credential_id) VALUES %s",
-                               batch, page_size=len(batch))
+            if how == "values":
+                execute_values(cur, f"INSERT INTO {columns} VALUES %s", batch, page_size=len(batch))
+            elif how == "copy":
+                text = "".join(f"{d}\t{m}\t{t}\t{v!r}\t{c}\n" for d, m, t, v, c in batch)
+                cur.copy_expert(f"COPY {columns} FROM STDIN", io.StringIO(text))
             else:
-                cur.executemany(sql, batch)
+                cur.executemany(f"INSERT INTO {columns} VALUES (%s, %s, %s, %s, %s)", batch)
             conn.commit()
     seconds = time.perf_counter() - started
     conn.close()
@@ -440,40 +446,49 @@ def run(name, args):
         start = int(time.time()) - 20 * 86400  # well inside the 400 days ingest accepts
         size = args.batch
 
-        bodies = packs("bench-http", start, args.batches + 1, size)
-        device, token = devices["bench-http"]
-        profiles = [] if (args.profile and not postgres) else None
-        readings, seconds = bench_http(app, device, token, bodies, size, args.via, profiles)
-        http_rate = readings / seconds
-        results.append((f"HTTP ingest ({args.via})", readings, seconds))
-        print(f"[{name}] HTTP ingest via {args.via}: {readings:,} readings in {seconds:.2f} s = "
-              f"{http_rate:,.0f} readings/s", flush=True)
-        del bodies
-
         raw_device, _raw_token = devices["bench-raw"]
+        device, token = devices["bench-http"]
         with app.app_context():
             from sensors.models import DeviceCredential
             credential_id = DeviceCredential.get(DeviceCredential.device == raw_device).id
-        rows = raw_rows(raw_device.id, credential_id, start, args.batches, size, as_text=not postgres)
-        if postgres:
-            raw = bench_raw_postgres(params, schema, rows, values=False)
-            results.append(("raw executemany (psycopg2)", *raw))
-            print(f"[{name}] raw executemany: {raw[0]:,} rows in {raw[1]:.2f} s = {raw[0] / raw[1]:,.0f} rows/s",
-                  flush=True)
-            with app.app_context():
-                from sensors.models import Reading
-                Reading.delete().where(Reading.device == raw_device.id).execute()
-            values = bench_raw_postgres(params, schema, rows, values=True)
-            results.append(("raw execute_values (psycopg2)", *values))
-            print(f"[{name}] raw execute_values: {values[0]:,} rows in {values[1]:.2f} s = "
-                  f"{values[0] / values[1]:,.0f} rows/s", flush=True)
-        else:
-            raw = bench_raw_sqlite(str(path), rows)
-            results.append(("raw executemany (sqlite3)", *raw))
-            print(f"[{name}] raw executemany: {raw[0]:,} rows in {raw[1]:.2f} s = {raw[0] / raw[1]:,.0f} rows/s",
-                  flush=True)
-        del rows
-        print(f"[{name}] HTTP / raw executemany = {http_rate / (raw[0] / raw[1]):.2f}", flush=True)
+        # Rounds alternate the app and the raw insert, so that a busy moment of the machine hits both.
+        span = (args.batches + 1) * -(-size // len(METRICS)) * STEP
+        rates = {}
+        for round_ in range(args.rounds):
+            at = start + round_ * span
+            bodies = packs("bench-http", at, args.batches + 1, size)
+            profiles = [] if (args.profile and not postgres and round_ == 0) else None
+            readings, seconds = bench_http(app, device, token, bodies, size, args.via, profiles,
+                                           expect=size * len(bodies) * (round_ + 1))
+            del bodies
+            rates.setdefault(f"HTTP ingest ({args.via})", []).append((readings, seconds))
+            print(f"[{name}] round {round_ + 1}: HTTP ingest via {args.via}: {readings:,} readings in "
+                  f"{seconds:.2f} s = {readings / seconds:,.0f} readings/s", flush=True)
+            rows = raw_rows(raw_device.id, credential_id, at, args.batches, size, as_text=not postgres)
+            if postgres:
+                raws = [("raw execute_values (psycopg2)", lambda: bench_raw_postgres(params, schema, rows, "values")),
+                        ("raw COPY (psycopg2)", lambda: bench_raw_postgres(params, schema, rows, "copy"))]
+                if round_ == 0:  # slow: once is enough to show it
+                    raws.insert(0, ("raw executemany (psycopg2)",
+                                    lambda: bench_raw_postgres(params, schema, rows, "executemany")))
+            else:
+                raws = [("raw executemany (sqlite3)", lambda: bench_raw_sqlite(str(path), rows))]
+            for label, measure in raws:
+                count, seconds = measure()
+                rates.setdefault(label, []).append((count, seconds))
+                print(f"[{name}] round {round_ + 1}: {label}: {count:,} rows in {seconds:.2f} s = "
+                      f"{count / seconds:,.0f} rows/s", flush=True)
+                with app.app_context():
+                    from sensors.models import Reading
+                    Reading.delete().where(Reading.device == raw_device.id).execute()
+            del rows
+        for label, runs in rates.items():
+            results.append((label, runs))
+        if not postgres:
+            ratios = sorted(h[0] / h[1] / (r[0] / r[1]) for h, r in
+                            zip(rates[f"HTTP ingest ({args.via})"], rates["raw executemany (sqlite3)"]))
+            print(f"[{name}] HTTP / raw executemany per round: {', '.join(f'{x:.2f}' for x in ratios)}; "
+                  f"median {statistics.median(ratios):.2f}", flush=True)
 
         if args.mqtt:
             try:
@@ -490,7 +505,7 @@ def run(name, args):
                                 app, broker, mqtt_device, mqtt_token, args.mqtt_readings, pack_size, offset)
                             offset += (total // len(METRICS) + 10) * STEP
                             label = f"MQTT end to end ({pack_size}/message)"
-                            results.append((label, total, seconds))
+                            results.append((label, [(total, seconds)]))
                             print(f"[{name}] {label}: {total:,} readings in {count:,} messages; all published "
                                   f"in {published:.2f} s, all stored after {seconds:.2f} s = "
                                   f"{total / seconds:,.0f} readings/s, none lost", flush=True)
@@ -498,7 +513,7 @@ def run(name, args):
                                 app, broker, mqtt_device, mqtt_token, args.mqtt_readings, pack_size, offset)
                             offset += (total // len(METRICS) + 10) * STEP
                             label = f"MQTT worker on a backlog ({pack_size}/message)"
-                            results.append((label, total, seconds))
+                            results.append((label, [(total, seconds)]))
                             print(f"[{name}] {label}: {total:,} readings in {count:,} queued messages stored "
                                   f"in {seconds:.2f} s = {total / seconds:,.0f} readings/s, none lost", flush=True)
                 except FileNotFoundError as e:
@@ -535,6 +550,8 @@ def main():
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--batches", type=int, default=20, help="timed batches per database (plus one warm-up)")
     parser.add_argument("--batch", type=int, default=10_000, help="readings per HTTP request (max 10,000)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of HTTP then raw inserts; the summary gives the median and the range")
     parser.add_argument("--via", choices=["client", "server"], default="client",
                         help="werkzeug test client in-process (default) or a local werkzeug server + requests")
     parser.add_argument("--no-mqtt", dest="mqtt", action="store_false")
@@ -547,14 +564,18 @@ def main():
     reports = [run(name, args) for name in (["sqlite", "postgres"] if args.db == "both" else [args.db])]
 
     print()
-    print(f"sensor ingest benchmark: {args.batches} timed batches of {args.batch:,} readings after one warm-up; "
+    print(f"sensor ingest benchmark: {args.rounds} round(s) of {args.batches} timed batches of {args.batch:,} "
+          f"readings after one warm-up; median readings/s of the runs, and their range; "
           f"HTTP via {'werkzeug test client (in-process, no sockets)' if args.via == 'client' else 'a local werkzeug server'}")
-    header = f"{'db':<10} {'path':<42} {'readings':>10} {'seconds':>8} {'readings/s':>11}"
+    header = f"{'db':<10} {'path':<42} {'runs':>4} {'readings':>10} {'readings/s':>11} {'range':>17}"
     print(header)
     print("-" * len(header))
     for name, results in reports:
-        for label, readings, seconds in results:
-            print(f"{name:<10} {label:<42} {readings:>10,} {seconds:>8.2f} {readings / seconds:>11,.0f}")
+        for label, runs in results:
+            rates = sorted(count / seconds for count, seconds in runs)
+            spread = f"{rates[0]:,.0f}-{rates[-1]:,.0f}" if len(rates) > 1 else ""
+            print(f"{name:<10} {label:<42} {len(runs):>4} {runs[0][0]:>10,} {statistics.median(rates):>11,.0f} "
+                  f"{spread:>17}")
     print(f"targets: HTTP on SQLite >= {TARGET_HTTP:,}/s and >= {TARGET_RATIO} x raw executemany; "
           f"MQTT >= {TARGET_MQTT:,}/s")
 

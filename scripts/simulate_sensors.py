@@ -4,8 +4,8 @@
 N devices on M farms send realistic diurnal data (``sensors.simulation``: air temperature
 peaking about 14:00, humidity the inverse, CO₂ dipping in daylight, soil moisture drying
 slowly with irrigation jumps) over HTTP (``POST /api/v1/ingest`` with each device's token,
-as SenML) or MQTT (``sensors.mqtt``). Every loop is bounded: it stops by itself after
-``--duration`` seconds (or ``--messages`` messages).
+as SenML) or MQTT (``sensors.mqtt``). It stops by itself after ``--duration``
+seconds (or ``--messages`` messages); ``--duration 0`` runs until stopped.
 
 Tokens are stored only as hashes, so they cannot be read back from the database. Either:
 
@@ -27,7 +27,9 @@ Examples::
 """
 import argparse
 import json
+import math
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -244,7 +246,8 @@ def main(argv=None):
     parser.add_argument("--interval", type=float, default=10.0,
                         help="live: seconds between two messages of a device (default %(default)s)")
     parser.add_argument("--duration", type=float, default=60.0,
-                        help="stop after this many seconds, backfill included (default %(default)s)")
+                        help="stop after this many seconds, backfill included; 0: run until stopped "
+                             "(SIGTERM or Ctrl-C), as scripts/run does for the demo (default %(default)s)")
     parser.add_argument("--messages", type=int, default=0, help="live: stop after this many messages (0: no limit)")
     parser.add_argument("--backfill", type=float, default=0.0, metavar="HOURS",
                         help="first send this many hours of history, as fast as the server takes it")
@@ -254,8 +257,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not 0 < args.batch <= MAX_PACK:
         parser.error(f"--batch must be 1..{MAX_PACK}")
-    if args.duration <= 0 or args.interval <= 0:
-        parser.error("--duration and --interval must be positive")
+    if args.duration < 0 or args.interval <= 0:
+        parser.error("--duration must be 0 (until stopped) or positive, --interval positive")
 
     if args.create:
         devices = create_devices(args.devices, max(args.farms, 1), args.demo)
@@ -266,8 +269,9 @@ def main(argv=None):
     if not devices:
         raise SystemExit("no devices to simulate")
 
-    deadline = time.monotonic() + args.duration
+    deadline = time.monotonic() + args.duration if args.duration else math.inf
     transport = Http(args.base_url, args.timeout) if args.transport == "http" else Mqtt(args.mqtt_url, args.timeout)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop between two sends, closing the transport
     try:
         if args.backfill > 0:
             sent, accepted, duplicates, rejected, seconds = backfill(transport, devices, args.backfill, args.step,

@@ -11,23 +11,27 @@ afterwards) migrated by ``web.cli.init_database``:
    request). ``--via client`` (default) calls the app in-process with werkzeug's test
    client: no sockets, so it measures the app and the database, not the network; ``--via
    server`` serves it with werkzeug on 127.0.0.1 and posts with ``requests``.
-2. **raw executemany**: the same number of rows straight into the ``reading`` table with the
-   driver's ``executemany`` (sqlite3; psycopg2, plus its ``execute_values``), one
-   transaction per batch: the limit of what storing rows costs, without validation,
-   duplicate detection or rollups.
+2. **raw inserts**: the same number of rows straight into the ``reading`` table with the
+   driver's ``executemany`` (sqlite3; on PostgreSQL psycopg2's ``executemany`` once, and its
+   ``execute_values`` and a ``COPY``), one transaction per batch: the limit of what storing
+   rows costs, without validation, duplicate detection or rollups. ``--rounds`` (3) rounds
+   alternate HTTP and raw inserts, so that a busy moment of the machine hits both; the
+   summary gives the median and the range, and the HTTP / raw executemany ratio per round.
 3. **MQTT** (when ``sensors.mqtt`` and ``mosquitto`` are there): a local mosquitto on a free
    port, ``sensors.mqtt.Worker`` in a thread, ``--mqtt-readings`` readings published at QoS 1
-   in messages of ``--mqtt-pack`` readings by one publisher in its own process (a device fleet is
-   not in the worker's process); timed from the first publish until
-   every reading is stored (it fails if any is missing). Then the same amount queued by the
-   broker while the worker was away (its persistent session), timed from the worker's start:
+   in messages of ``--mqtt-pack`` readings by one publisher in its own process (a device fleet
+   is not in the worker's process); timed from the first publish until every reading is
+   stored. It fails if any is missing: it polls the daily rollups (written in the same
+   transaction as the readings, and a few rows) and counts the raw rows at the end. Then the
+   same amount queued by the broker while the worker was away (its persistent session),
+   timed from the worker's start:
    what the worker alone takes, without the publisher sharing the two cores.
 
 Prints the figures; it is not a test. Targets on the 2-core machine: HTTP on SQLite
 >= 50,000 readings/s and >= 0.3 x raw executemany; MQTT >= 20,000 readings/s.
 ``--profile`` adds a cProfile of the HTTP path on SQLite (top functions by own time).
 
-    .venv/bin/python scripts/bench_ingest.py [--db sqlite|postgres|both] [--batches 20] [--via client|server]
+    .venv/bin/python scripts/bench_ingest.py [--db sqlite|postgres|both] [--batches 20] [--rounds 3] [--via client|server]
 """
 import argparse
 import contextlib

@@ -12,7 +12,7 @@ Tokens are stored only as hashes, so they cannot be read back from the database.
 * ``--create``: on the local database (``create_app()``, i.e. ``DATABASE_URL`` or
   ``data/farm.db``), create the simulated devices that are missing (uids ``sim-<farm>-<n>``,
   on a greenhouse plot where the farm has one) and issue each a new token; with ``--demo``
-  also the demo's greenhouse stations (so the demo's plot pages stay live). The tokens are
+  also the demo's stations (so the demo's plot pages stay live). The tokens are
   written to ``--tokens`` (default ``data/simulator_tokens.json``, mode 600) for later runs;
 * or run again later with just ``--tokens FILE``.
 
@@ -39,7 +39,8 @@ sys.path.insert(0, str(ROOT))
 
 from sensors import simulation  # noqa: E402
 
-DEMO_UIDS = ("demo-xf-greenhouse", "demo-nf-greenhouse")
+DEMO_STATIONS = {"demo-xf-greenhouse": "greenhouse", "demo-nf-greenhouse": "greenhouse",
+                 "demo-xf-orchard-soil": "soil"}  # uid: simulation profile (web/demo.py STATIONS)
 MAX_PACK = 10_000  # readings per request (the ingest limit)
 
 
@@ -79,12 +80,12 @@ def create_devices(count, farm_count, demo):
                          "metrics": device.metric_names})
 
         if demo:
-            for uid in DEMO_UIDS:
+            for uid, profile in DEMO_STATIONS.items():
                 device = Device.get_or_none(Device.uid == uid)
                 if device is None:
                     print(f"demo device {uid} not found: run `flask --app web load-demo` first", file=sys.stderr)
                     continue
-                issue(device, "greenhouse")
+                issue(device, profile)
 
         if count:
             greenhouse_first = (Plot.select(Plot.farm).where(Plot.kind == "greenhouse"))
@@ -240,7 +241,7 @@ def main(argv=None):
                         help="JSON file of device tokens (written by --create)")
     parser.add_argument("--create", action="store_true",
                         help="create the simulated devices on the local database and issue new tokens")
-    parser.add_argument("--demo", action="store_true", help="with --create: also the demo's greenhouse stations")
+    parser.add_argument("--demo", action="store_true", help="with --create: also the demo's sensor stations")
     parser.add_argument("--devices", type=int, default=4, help="simulated devices to create (default %(default)s)")
     parser.add_argument("--farms", type=int, default=2, help="spread over this many farms (default %(default)s)")
     parser.add_argument("--interval", type=float, default=10.0,

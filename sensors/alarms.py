@@ -35,7 +35,7 @@ from flask import current_app, has_app_context
 from farms import service as farms
 from farms.models import CROP_CATEGORIES, PLOT_KINDS, Alert, Crop, Planting, Plot
 from sensors import service
-from sensors.metrics import METRICS
+from sensors.metrics import METRICS, unit_label
 from sensors.models import AlarmRule, AlarmState, DailyRecord, Device, Rollup
 from web.accounts.models import utcnow
 from web.db import ValidationError, database
@@ -57,8 +57,6 @@ HORIZON = dt.timedelta(days=1)
 DAILY_CATCH_UP_DAYS = 3  # the daily record also fills in this many missed days
 DEFAULT_ZONE = "Asia/Shanghai"
 
-# Canonical (SenML) units as people read them.
-UNIT_LABELS = {"Cel": "°C", "%RH": "%", "umol/m2/s": "μmol/m²/s", "pH": ""}
 
 
 # ---------------------------------------------------------------- small helpers
@@ -87,7 +85,7 @@ def _num(value):
 def _unit(metric):
     if metric not in METRICS:
         return ""
-    unit = UNIT_LABELS.get(METRICS[metric].unit, METRICS[metric].unit)
+    unit = unit_label(METRICS[metric].unit)
     return f" {unit}" if unit and unit != "%" else unit
 
 

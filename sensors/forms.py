@@ -1,30 +1,16 @@
 """Forms of the sensor pages: adding a device, importing a logger's CSV file."""
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, SelectMultipleField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from sensors.metrics import METRICS
+from sensors.metrics import METRICS, unit_label
+from sensors.service import metric_label
 from web.forms import Form
 
 # What a simple greenhouse station reports; preselected on the add-device form.
 DEFAULT_METRICS = ("air_temperature", "air_humidity", "co2", "soil_moisture", "soil_temperature")
-
-UNIT_LABELS = {"Cel": "°C", "%RH": "%", "umol/m2/s": "µmol/m²/s", "pH": "", "/": "(0–1)", "degF": "°F",
-               "K": "K", "%VWC": "%VWC", "uS/cm": "µS/cm", "S/m": "S/m"}
-
-
-def unit_label(unit):
-    return UNIT_LABELS.get(unit, unit)
-
-
-def metric_label(name):
-    metric = METRICS.get(name)
-    if metric is None:
-        return name
-    return metric.label_zh if str(get_locale() or "zh").startswith("zh") else metric.label_en
 
 
 def metric_choices():

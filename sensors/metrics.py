@@ -57,3 +57,11 @@ METRICS = {m.name: m for m in (
 
 # Values loggers write when a sensor is saturated, disconnected or broken.
 SATURATION = {65535.0, 32767.0, -32768.0, -9999.0, 9999.0, 6553.5, -999.0}
+
+# Units as people read them (SenML names otherwise): "Cel" is °C.
+UNIT_LABELS = {"Cel": "°C", "%RH": "%", "umol/m2/s": "µmol/m²/s", "pH": "", "/": "(0–1)", "degF": "°F",
+               "K": "K", "%VWC": "%VWC", "uS/cm": "µS/cm", "S/m": "S/m"}
+
+
+def unit_label(unit):
+    return UNIT_LABELS.get(unit, unit)

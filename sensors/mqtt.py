@@ -76,6 +76,7 @@ RECONNECT_DELAY = (1, 30)  # seconds: first retry, cap (doubling in between)
 DB_RETRY_DELAY = (0.5, 30)
 STATS_EVERY = 30  # seconds between throughput lines in the log
 MAX_ERROR_REASONS = 20  # rejected readings listed in one error message
+MAX_READINGS_PER_MESSAGE = service.MAX_READINGS  # message k of a batch numbers its records from k * this
 
 
 # ---------------------------------------------------------------- topics and settings
@@ -139,7 +140,8 @@ class _Rejection:
 class _Accepted:
     device: object
     credential: object
-    items: list
+    items: list  # numbered from start: the records of the batch's messages are numbered as one
+    start: int
 
 
 class _Entry:
@@ -347,10 +349,11 @@ class Worker:
         Raises _Outage with the unfinished messages left in ``pending`` ({id(entry): entry})."""
         self._db(database.connect, True)
         tokens, topic_devices = {}, {}
-        groups = {}  # device id -> (device, credential, [(entry, items)])
+        groups = {}  # device id -> (device, credential, [(entry, accepted)])
+        start = 0
         for entry in list(pending.values()):
             try:
-                outcome = self._judge(entry.message, tokens, topic_devices)
+                outcome = self._judge(entry.message, tokens, topic_devices, start)
             except _Outage:
                 raise
             except Exception:  # noqa: BLE001 - a message that trips a bug would block every other one
@@ -361,11 +364,12 @@ class Worker:
                 self._finish(entry, pending)
                 continue
             group = groups.setdefault(outcome.device.id, (outcome.device, outcome.credential, []))
-            group[2].append((entry, outcome.items))
+            group[2].append((entry, outcome))
+            start += MAX_READINGS_PER_MESSAGE
         for device, credential, entries in groups.values():
             self._ingest(device, credential, entries, pending)
 
-    def _judge(self, message, tokens, topic_devices):
+    def _judge(self, message, tokens, topic_devices, start):
         route = self._route(message.topic)
         if route is None:
             return _Rejection(None, "bad_topic", f"topic {message.topic!r} is not {self.subscription}")
@@ -398,13 +402,13 @@ class Worker:
             return _Rejection(device, "bad_shape",
                               'MQTT message must carry exactly one of "senml" or "readings", a JSON array')
         try:
-            items = service.parse_body(body[keys[0]], device)
+            items = service.parse_body(body[keys[0]], device, start=start)
         except ValidationError as e:
             return _Rejection(device, "bad_body", f"MQTT message rejected: {e.message}")
         except Exception:  # noqa: BLE001 - a body the parser chokes on is the sender's problem
             log.exception("could not parse a message on %s", message.topic)
             return _Rejection(device, "bad_body", "body is neither a SenML pack nor a plain batch")
-        return _Accepted(device, credential, items)
+        return _Accepted(device, credential, items, start)
 
     def _route(self, topic):
         if not topic.startswith(self.prefix):
@@ -425,11 +429,7 @@ class Worker:
 
     def _ingest(self, device, credential, entries, pending):
         """One ingest for all of a device's messages in the batch; a message that breaks it goes alone."""
-        combined, owners = [], []
-        for entry, items in entries:
-            for item in items:
-                owners.append((entry, item[0]))
-                combined.append((len(combined),) + tuple(item[1:]))
+        combined = [item for _entry, accepted in entries for item in accepted.items]
         try:
             result = self._db(service.ingest, device, credential, combined)
         except _Outage:
@@ -448,11 +448,12 @@ class Worker:
         self.stats["accepted"] += result.accepted
         self.stats["duplicates"] += result.duplicates
         self.stats["rejected_readings"] += len(result.rejected)
+        starts = {accepted.start: entry for entry, accepted in entries}
         rejected = defaultdict(list)
         for r in result.rejected:
-            entry, index = owners[r["index"]]
-            rejected[id(entry)].append({"index": index, "reason": r["reason"]})
-        for entry, _items in entries:
+            start = r["index"] - r["index"] % MAX_READINGS_PER_MESSAGE
+            rejected[id(starts[start])].append({"index": r["index"] - start, "reason": r["reason"]})
+        for entry, _accepted in entries:
             self._finish(entry, pending)
             reasons = rejected.get(id(entry))
             if reasons:

@@ -14,10 +14,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import peewee as pw
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from farms import service as farms
-from sensors.metrics import METRICS, SATURATION
+from sensors.metrics import METRICS, SATURATION, unit_label
 from sensors.models import Device, DeviceCredential, Reading, Rollup
 from web.accounts.models import utcnow
 from web.db import ValidationError, database
@@ -135,14 +136,14 @@ def _number(value):
     return type(value) in _NUMBER
 
 
-def parse_senml(pack, device, now):
+def parse_senml(pack, device, now, start=0):
     """SenML JSON records resolved to (index, metric, ts, value, unit) or (index, reason)."""
     items = []
     append = items.append
     names = {}  # resolved SenML names, per pack
     now_s = now.replace(tzinfo=dt.timezone.utc).timestamp()
     base_name, base_time, base_unit, base_value = "", 0.0, None, 0.0
-    for index, record in enumerate(pack):
+    for index, record in enumerate(pack, start):
         if type(record) is not dict:
             append((index, "not a SenML record (an object)"))
             continue
@@ -206,12 +207,12 @@ def _metric_from_name(name, device):
     return None, f"unknown metric {name!r}"
 
 
-def parse_plain(batch):
+def parse_plain(batch, start=0):
     """[{"metric", "ts", "value"[, "unit"]}] resolved like SenML."""
     items = []
     append = items.append
     times = {}  # ISO 8601 text -> seconds or reason, per batch (a batch repeats each time per metric)
-    for index, record in enumerate(batch):
+    for index, record in enumerate(batch, start):
         if type(record) is not dict:
             append((index, "not an object"))
             continue
@@ -252,8 +253,10 @@ def _iso_seconds(text):
     return parsed.timestamp()
 
 
-def parse_body(body, device, now=None):
-    """Items from a SenML pack or a plain batch; raises ValidationError for a body of neither shape."""
+def parse_body(body, device, now=None, start=0):
+    """Items from a SenML pack or a plain batch; raises ValidationError for a body of neither shape.
+
+    Items are numbered from ``start`` (the MQTT worker numbers a batch of messages as one)."""
     now = now or utcnow()
     if not isinstance(body, list):
         raise ValidationError(_("The body must be a JSON array (SenML or a plain batch)."), {"body": "array"})
@@ -261,7 +264,7 @@ def parse_body(body, device, now=None):
         raise ValidationError(_("At most %(n)d readings per request.", n=MAX_READINGS), {"body": "too many"})
     senml = any(isinstance(r, dict) and ({"n", "bn", "v", "bt", "t", "u", "bu"} & set(r)) and "metric" not in r
                 for r in body[:5])
-    return parse_senml(body, device, now) if senml else parse_plain(body)
+    return parse_senml(body, device, now, start) if senml else parse_plain(body, start)
 
 
 # ---------------------------------------------------------------- the one ingest path
@@ -480,6 +483,72 @@ def series(device, metric, period, since, until=None):
     if until is not None:
         query = query.where(Rollup.start < until)
     return [(r.start, r.count, r.mean, r.minimum, r.maximum) for r in query]
+
+
+def metric_label(name):
+    """The metric's name in the page's language."""
+    metric = METRICS.get(name)
+    if metric is None:
+        return name
+    return metric.label_zh if str(get_locale() or "zh").startswith("zh") else metric.label_en
+
+
+def describe_conditions(conditions):
+    """``growing_conditions`` as [{"label", "value"}] lines in the page's language."""
+    lines = []
+    for c in conditions:
+        unit = unit_label(c.get("unit", ""))
+        unit = f" {unit}" if unit and unit != "%" else unit
+        shown = {key: f"{c[key]:g}{unit}" for key in ("min", "max", "mean", "total") if key in c}
+        if "total" in c:
+            value = _("%(total)s in all over %(days)d days", total=shown["total"], days=c["days"])
+        else:
+            value = _("%(low)s to %(high)s, mean %(mean)s, over %(days)d days", low=shown["min"],
+                      high=shown["max"], mean=shown["mean"], days=c["days"])
+        lines.append({"label": metric_label(c["metric"]), "value": value})
+    return lines
+
+
+# Metrics summed over the season rather than averaged (a rain gauge reports millimetres per interval).
+SUMMED = {"rainfall"}
+
+
+def growing_conditions(plot_ids, since, until):
+    """What the sensors on ``plot_ids`` saw between ``since`` and ``until`` (naive UTC), per metric, from
+    the daily rollups: [{"metric", "unit", "min", "mean", "max", "days", "from", "to"}] with "total"
+    instead of "mean" for rainfall; metrics in the order of ``METRICS``. Empty without sensor data."""
+    if not plot_ids:
+        return []
+    devices = Device.select(Device.id).where(Device.plot.in_(list(plot_ids)))
+    rows = (Rollup.select(Rollup.metric, pw.fn.MIN(Rollup.minimum), pw.fn.MAX(Rollup.maximum),
+                          pw.fn.SUM(Rollup.total), pw.fn.SUM(Rollup.count),
+                          pw.fn.COUNT(Rollup.start.distinct()), pw.fn.MIN(Rollup.start), pw.fn.MAX(Rollup.start))
+            .where(Rollup.device.in_(devices) & (Rollup.period == "day") & (Rollup.start >= _day_start(since))
+                   & (Rollup.start <= until))
+            .group_by(Rollup.metric).tuples())
+    found = {}
+    for metric, low, high, total, count, days, first, last in rows:
+        if metric not in METRICS or not count:
+            continue
+        summary = {"metric": metric, "unit": METRICS[metric].unit, "min": round(low, 1), "max": round(high, 1),
+                   "days": days, "from": _day(first), "to": _day(last)}
+        if metric in SUMMED:
+            summary["total"] = round(total, 1)
+        else:
+            summary["mean"] = round(total / count, 1)
+        found[metric] = summary
+    return [found[m] for m in METRICS if m in found]
+
+
+def _day_start(when):
+    return when.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _day(value):
+    """A rollup's start as a date string, whichever way the driver returned it."""
+    if isinstance(value, str):
+        return value[:10]
+    return value.date().isoformat()
 
 
 def purge_raw(older_than_days):

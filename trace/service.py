@@ -18,6 +18,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from farms import service as farms
+from sensors import service as sensors
 from trace import digital_link
 from trace.models import Attachment, Batch, BatchLink, Event, Inspection, Scan
 from web import permissions
@@ -403,11 +404,23 @@ def _phi_violations(harvest):
     return violations
 
 
+def _planting_since(harvest):
+    """Start of the harvest's planting (naive UTC), or None."""
+    if not harvest.planting_start:
+        return None
+    return to_utc_naive(dt.datetime.combine(harvest.planting_start, dt.time(), tzinfo=local_zone()))
+
+
+def _growing_conditions(harvest):
+    """What the plots' sensors saw over the season: since planting, at most the year before harvest."""
+    year_before = harvest.harvested_at - dt.timedelta(days=365)
+    since = max(_planting_since(harvest) or year_before, year_before)
+    return sensors.growing_conditions(harvest.plot_ids, since, harvest.harvested_at)
+
+
 def _applied_inputs(harvest):
     """Every input applied to the plots during the planting up to harvest, for the consumer."""
-    since = None
-    if harvest.planting_start:
-        since = to_utc_naive(dt.datetime.combine(harvest.planting_start, dt.time(), tzinfo=local_zone()))
+    since = _planting_since(harvest)
     return [{"product": a["product_name"], "activeIngredient": a["active_ingredient"],
              "category": a["category"], "date": from_utc_naive(a["applied_at"]).date().isoformat(),
              "phiDays": a["phi_days"]}
@@ -479,6 +492,9 @@ def create_batch(user, data):
                 f"{NS}:inputsApplied": _applied_inputs(harvest),
             },
         })
+        conditions = _growing_conditions(harvest)
+        if conditions:
+            document["ilmd"][f"{NS}:growingConditions"] = conditions
         if override is not None:
             document["ilmd"][f"{NS}:phiOverride"] = {"inspection": override.id, "lab": override.lab.name,
                                                      "sampledAt": from_utc_naive(override.sampled_at).isoformat()}
@@ -820,7 +836,7 @@ def public_view(batch):
     """Everything the public consumer page shows, from hashed event documents only."""
     steps = journey(batch)
     origin = None
-    inputs, inspections, timeline = [], [], []
+    inputs, inspections, timeline, conditions = [], [], [], []
     for event, document, erroneous in steps:
         if erroneous:
             continue
@@ -830,6 +846,7 @@ def public_view(batch):
                       "variety": ilmd.get(f"{NS}:variety"), "plots": ilmd.get(f"{NS}:plots", []),
                       "planting_start": ilmd.get(f"{NS}:plantingStart")}
             inputs = ilmd.get(f"{NS}:inputsApplied", [])
+            conditions = ilmd.get(f"{NS}:growingConditions", [])
         if document.get(f"{NS}:inspection"):
             inspections.append(dict(document[f"{NS}:inspection"], time=document["eventTime"]))
         timeline.append({"step": step_name(document.get("bizStep", "")), "time": document["eventTime"],
@@ -837,7 +854,7 @@ def public_view(batch):
                          "destination": document.get(f"{NS}:destination"),
                          "corrected": bool(document.get(f"{NS}:corrects"))})
     return {"batch": batch, "origin": origin or {}, "inputs": inputs, "inspections": inspections,
-            "timeline": timeline, "verification": verification(batch, steps)}
+            "conditions": conditions, "timeline": timeline, "verification": verification(batch, steps)}
 
 
 def verification(batch, steps=None):

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from farms import service as farms
+from sensors import service as sensors
 from trace import digital_link, qr, service
 from trace.forms import (LINEAGE_LABELS, SCAN_WARNING_LABELS, STATUS_LABELS, STEP_CHOICE_LABELS, STEP_LABELS,
                          BatchForm, EventForm, InspectionForm, MergeForm, SplitForm, TransformForm)
@@ -419,7 +420,7 @@ def consumer(rest):
     county = divisions.full_name(farm["countyCode"]) if farm.get("countyCode") else farm.get("county")
     response = Response(render_template(
         "trace/public.html", batch=batch, product=_product(batch), view=view, origin=origin, farm=farm,
-        county=county, stats=service.scan_stats(batch), serial=link.serial, local_time=from_utc_naive,
+        county=county, conditions=sensors.describe_conditions(view["conditions"]), stats=service.scan_stats(batch), serial=link.serial, local_time=from_utc_naive,
         next_path=_raw_path()))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -18,11 +18,12 @@ batch with a journey: the cooperative carries it to its packing house and the Ga
 tests it, so its consumer page (/t/<code>) shows the whole way. That too is made only once.
 
 Inside the app, the greenhouses of the 信丰 and 南丰 farms also get an environment station
-(a sensor device; 南丰 gets its greenhouse plot first) with about ``SENSOR_DAYS`` days of
-simulated readings every ``SENSOR_STEP`` seconds up to "now" (``sensors.simulation``), stored
-through the one ingest path, so the plot pages show latest readings and charts at once. A
-later load tops the readings up to its own "now"; ``scripts/simulate_sensors.py --demo`` keeps
-them coming live.
+(a sensor device; 南丰 gets its greenhouse plot first) with 30 days of simulated readings
+every 10 minutes up to "now" (``sensors.simulation``), and farmer1's navel-orange orchard a
+soil station with 150 days of hourly readings (``STATIONS``), stored through the one ingest
+path, so the plot pages show latest readings and charts at once and the demo batch records
+the season's growing conditions. A later load tops the readings up to its own "now";
+``scripts/simulate_sensors.py --demo`` keeps them coming live.
 
 Every demo account has the password ``demo-password``; only this loader creates them.
 """
@@ -659,9 +660,9 @@ def load(now=None):
             _load_farm(spec, users[spec.owner], now, products, summary)
     # Besides those above, create_farm makes one for each farmer without an organisation.
     summary["organisations"] = Organisation.select().count() - organisations_before
+    _load_sensors(users, now, summary)  # before the journey: the batch records its growing conditions
     _load_journey(users, now, summary)
     _load_weather_feed()
-    _load_sensors(users, now, summary)
     return summary
 
 
@@ -752,18 +753,20 @@ def _journey(users, now, summary):
 
 # ---------------------------------------------------------------- sensors
 
-SENSOR_DAYS = 30
-SENSOR_STEP = 600  # seconds between two readings of a metric
 SENSOR_CHUNK = 10_000  # readings per ingest call
-# farm, greenhouse plot to use (or create: name, area in 亩, notes), device name, device uid
-GREENHOUSE_STATIONS = (
-    (XINFENG, ("育苗大棚", 3, ""), "育苗大棚环境监测站", "demo-xf-greenhouse"),
-    (NANFENG, ("蜜橘育苗大棚", 2, "钢架大棚，南丰蜜橘无病毒容器苗繁育"), "育苗大棚环境监测站", "demo-nf-greenhouse"),
+# farm, plot to use (or, for a greenhouse, create: name, area in 亩, notes), simulation profile, device
+# name and uid, days of history, seconds between two readings of a metric. The orchard station covers
+# the navel-orange season, so the demo batch's consumer page shows its growing conditions.
+STATIONS = (
+    (XINFENG, ("育苗大棚", 3, ""), "greenhouse", "育苗大棚环境监测站", "demo-xf-greenhouse", 30, 600),
+    (NANFENG, ("蜜橘育苗大棚", 2, "钢架大棚，南丰蜜橘无病毒容器苗繁育"), "greenhouse", "育苗大棚环境监测站",
+     "demo-nf-greenhouse", 30, 600),
+    (XINFENG, ("1号山地果园", None, ""), "soil", "1号果园土壤墒情站", "demo-xf-orchard-soil", 150, 3600),
 )
 
 
 def _load_sensors(users, now, summary):
-    """An environment station in the 信丰 and 南丰 greenhouses with a month of readings up to ``now``.
+    """The demo's sensor stations with their history up to ``now``.
 
     Only inside the app (the CLI loads it so); the readings go through ``sensors.service.ingest``.
     """
@@ -788,7 +791,7 @@ def _sensors(users, now, summary):
     from web.accounts.models import Organisation
 
     now_utc = now.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    for spec, (plot_name, area, notes), device_name, uid in GREENHOUSE_STATIONS:
+    for spec, (plot_name, area, notes), profile, device_name, uid, days, step in STATIONS:
         owner = users[spec.owner]
         organisation = owner.organisation or Organisation.get_or_none(Organisation.name == spec.name)
         farm = organisation and Farm.get_or_none((Farm.organisation == organisation) & (Farm.name == spec.name))
@@ -796,23 +799,27 @@ def _sensors(users, now, summary):
             continue
         device = Device.get_or_none(Device.uid == uid)
         if device is None:
-            plot = (Plot.select().where((Plot.farm == farm) & (Plot.kind == "greenhouse"))
-                    .order_by(Plot.name != plot_name, Plot.id).first())
+            plot = Plot.get_or_none((Plot.farm == farm) & (Plot.name == plot_name))
+            if plot is None and profile == "greenhouse":
+                plot = (Plot.select().where((Plot.farm == farm) & (Plot.kind == "greenhouse"))
+                        .order_by(Plot.id).first())
+                if plot is None:
+                    plot = farms.create_plot(owner, farm, {"name": plot_name, "kind": "greenhouse", "area": area,
+                                                           "area_unit": "mu", "notes": notes})
+                    summary["plots"] += 1
             if plot is None:
-                plot = farms.create_plot(owner, farm, {"name": plot_name, "kind": "greenhouse", "area": area,
-                                                       "area_unit": "mu", "notes": notes})
-                summary["plots"] += 1
+                continue
             # The token is not kept: scripts/simulate_sensors.py --demo issues a new one.
-            device, _token = sensors.create_device(owner, plot.id, device_name,
-                                                   list(simulation.PROFILES["greenhouse"]), uid=uid)
+            device, _token = sensors.create_device(owner, plot.id, device_name, list(simulation.PROFILES[profile]),
+                                                   uid=uid)
             summary["devices"] += 1
         newest = (Reading.select(Reading.ts).where(Reading.device == device)
                   .order_by(Reading.ts.desc()).scalar())
-        start = now_utc - dt.timedelta(days=SENSOR_DAYS)
+        start = now_utc - dt.timedelta(days=days)
         if newest is not None and newest > start:
             start = newest + dt.timedelta(seconds=1)
-        generator = simulation.Generator(uid, "greenhouse")
-        rows = list(generator.readings(simulation.epoch(start), simulation.epoch(now_utc) + 1, SENSOR_STEP,
+        generator = simulation.Generator(uid, profile)
+        rows = list(generator.readings(simulation.epoch(start), simulation.epoch(now_utc) + 1, step,
                                        metrics=device.metric_names))
         for first in range(0, len(rows), SENSOR_CHUNK):
             items = simulation.ingest_items(rows[first:first + SENSOR_CHUNK])

@@ -264,6 +264,23 @@ def test_garbage_is_rejected_and_the_worker_keeps_running(app, world, greenhouse
         # still working after all that
         publish_readings(BROKER, farm, uid, token, senml_pack(uid, now - 60, [24.0]), topic_prefix=prefix)
         wait_for(lambda: Reading.select().count() == 3, "a reading after the garbage", worker)
+
+        # A burst, stored together: each message's error names the reading of that message, by its index.
+        seen = len(errors)
+        with Publisher(BROKER, topic_prefix=prefix) as publisher:
+            infos = []
+            for k in range(3):
+                readings = [{"metric": "air_temperature", "ts": now - 50 + 3 * k + i, "value": 20.0} for i in range(3)]
+                readings[k]["value"] = 99.0 + k  # above the 70 °C an air sensor can read
+                infos.append(publisher.publish(farm, uid, token, readings=readings, wait=False))
+            for info in infos:
+                info.wait_for_publish(10)
+        wait_for(lambda: len(errors) >= seen + 3, "the burst's error messages", worker, timeout=10)
+        burst = sorted((payload["rejected"][0]["index"], payload["rejected"][0]["reason"], len(payload["rejected"]))
+                       for _topic, payload in errors[seen:])
+        assert [(index, count) for index, _reason, count in burst] == [(0, 1), (1, 1), (2, 1)]
+        assert all(f"{99 + index:g} Cel" in reason for index, reason, _count in burst), burst
+        assert Reading.select().count() == 3 + 6
     finally:
         listener.disconnect()
         listener.loop_stop()

@@ -329,7 +329,7 @@ def test_demo_load_puts_stations_with_a_month_of_readings_in_both_greenhouses(ap
     now = dt.datetime.now(demo.TZ).replace(second=0, microsecond=0)
     with app.app_context():
         summary = demo.load(now=now)
-        assert summary["devices"] == 2 and summary["readings"] > 2 * 25_000
+        assert summary["devices"] == 3 and summary["readings"] > 2 * 25_000 + 4 * 24 * 149
         for county in ("360722", "361023"):  # 信丰县, 南丰县
             farm = Farm.get(Farm.county == county)
             devices = list(Device.select().join(Plot).where((Device.farm == farm) & (Plot.kind == "greenhouse")))
@@ -343,7 +343,8 @@ def test_demo_load_puts_stations_with_a_month_of_readings_in_both_greenhouses(ap
         again = demo.load(now=now)
         assert not again["devices"] and not again["readings"]
         later = demo.load(now=now + dt.timedelta(hours=1))
-        assert later["readings"] == 2 * 6 * 6  # topped up: an hour of readings every 10 minutes
+        # topped up: an hour of readings every 10 minutes in the greenhouses, one in the orchard
+        assert later["readings"] == 2 * 6 * 6 + 4
 
     client = app.test_client()
     login(client, "farmer2", demo.PASSWORD)

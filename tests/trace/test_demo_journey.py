@@ -67,4 +67,21 @@ def test_demo_journey_from_orchard_to_phone(app, client):
     for seen in ("赣南脐橙", "信丰县安西镇脐橙果园", "江西省 赣州市 信丰县", "安西镇果园", "信丰县绿源合作社分拣中心",
                  "赣州市农产品质量安全检测中心", "阿维菌素", "合格"):
         assert seen in html, seen
+
     assert "刘建华" not in html and "钟丽萍" not in html  # no names of the people who recorded it
+
+
+def test_demo_batch_shows_what_the_orchard_soil_station_saw(app):
+    """Inside the app the demo makes the batch itself, after its stations' history: the consumer page
+    of that batch shows the orchard's soil over the season, from the hashed commissioning event."""
+    from web import demo
+
+    with app.app_context():
+        demo.load(now=IN_SEASON)
+        batch = Batch.get()
+    assert batch.plot.name == "1号山地果园"
+    html = app.test_client().get(f"/t/{batch.code}").get_data(as_text=True)
+    conditions = html.split('class="card conditions"')[1].split("</section>")[0]
+    for seen in ("土壤含水量", "土壤温度", "土壤pH", "土壤电导率", "平均", "天的记录"):
+        assert seen in conditions, seen
+    assert "暂无传感器记录" not in html

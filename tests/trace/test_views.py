@@ -362,6 +362,42 @@ def _assert_public_page(html):
             assert not re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", html), f"{name} shown to the public"
 
 
+def test_consumer_page_shows_what_the_plot_sensors_saw_over_the_season(app, client, world, journey):
+    """Daily rollups of the plot's sensors from planting to harvest go into the commissioning event (hashed
+    with it) and onto the consumer page; readings after the harvest do not."""
+    from sensors import service as sensors
+
+    harvested = journey.now - dt.timedelta(days=3)
+    with app.test_request_context():
+        device, _token = sensors.create_device(world.farmer_a, world.plot_a.id, "果园气象站",
+                                               ["air_temperature", "soil_moisture", "rainfall"])
+        items = []
+        for day in range(4, 14):  # ten days before the harvest, two readings a day
+            for hour, temperature in ((6, 12.0 + day / 10), (14, 30.0 - day / 10)):
+                when = (harvested - dt.timedelta(days=day)).replace(hour=hour).timestamp()
+                items += [(len(items), "air_temperature", when, temperature, None),
+                          (len(items) + 1, "soil_moisture", when, 30.0, "%"),
+                          (len(items) + 2, "rainfall", when, 1.5, None)]
+        after = (journey.now - dt.timedelta(days=1)).timestamp()
+        items += [(len(items), "air_temperature", after, 45.0, None)]
+        assert sensors.ingest(device, None, items).accepted == len(items)
+    batch = _batch(app, world.farmer_a, journey.harvest)
+    commissioning = json.loads(Event.get((Event.batch == batch) & (Event.biz_step == "commissioning")).document)
+    conditions = {c["metric"]: c for c in commissioning["ilmd"]["gx:growingConditions"]}
+    assert set(conditions) == {"air_temperature", "soil_moisture", "rainfall"}
+    air = conditions["air_temperature"]
+    assert (air["min"], air["max"], air["mean"], air["unit"]) == (12.4, 29.6, 21.0, "Cel")
+    assert 9 <= air["days"] <= 11  # local days spread over UTC days
+    assert conditions["rainfall"]["total"] == 30.0 and "mean" not in conditions["rainfall"]
+
+    html = _text(client.application.test_client().get(f"/t/{batch.code}"))
+    assert "暂无传感器记录" not in html
+    assert "空气温度" in html and "12.4 °C 至 29.6 °C，平均 21 °C" in html
+    assert "降雨量" in html and "共 30 mm" in html
+    assert "45" not in re.sub(r"<[^>]+>", " ", html.split("conditions")[1].split("</section>")[0])
+    _assert_public_page(html)
+
+
 def test_consumer_page_by_batch_code(app, client, world, journey):
     batch = _batch(app, world.farmer_a, journey.harvest)
     _record(app, world.operator, batch, biz_step="shipping", event_time=journey.at(2), place="信丰冷库",

@@ -11,6 +11,8 @@ from html import escape
 
 from markupsafe import Markup
 
+from sensors import service
+
 WIDTH, HEIGHT = 320, 160
 TOP, BOTTOM, RIGHT = 10, 24, 8
 FONT = 12
@@ -34,13 +36,12 @@ RANGES = {
 
 
 def window(range_, now):
-    """[since, until) in naive UTC for a range ending now: whole buckets, the current one included."""
-    step = dt.timedelta(seconds=PERIOD_SECONDS[range_.period])
+    """[since, until) in naive UTC for a range ending now: whole buckets, the current one included
+    (hours of UTC; days of TIMEZONE, as the day rollups are)."""
     if range_.period == "hour":
-        current = now.replace(minute=0, second=0, microsecond=0)
+        until = now.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
     else:
-        current = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    until = current + step
+        until = service.local_day_start(service.local_day_start(now) + dt.timedelta(hours=36))
     return until - range_.span, until
 
 

@@ -46,7 +46,8 @@ class Reading(BaseModel):
 
 
 class Rollup(BaseModel):
-    """min, max, sum and count of a device's metric per hour or per day (UTC buckets)."""
+    """min, max, sum and count of a device's metric per hour or per day. ``start`` is naive UTC: an hour
+    bucket starts on a UTC hour, a day bucket at midnight in TIMEZONE (the farm's calendar day)."""
 
     device = pw.ForeignKeyField(Device, backref="rollups", on_delete="CASCADE")
     metric = pw.CharField(max_length=32)

@@ -22,6 +22,7 @@ from sensors.metrics import METRICS, SATURATION, unit_label
 from sensors.models import Device, DeviceCredential, Reading, Rollup
 from web.accounts.models import utcnow
 from web.db import ValidationError, database
+from web.fields import local_zone
 from web.permissions import Access, Denied, require
 
 MAX_READINGS = 10_000
@@ -271,7 +272,25 @@ def parse_body(body, device, now=None, start=0):
 
 EPOCH = dt.datetime(1970, 1, 1)
 HOUR_MS = 3_600_000
-DAY_MS = 24 * HOUR_MS
+
+
+def _local_days(hours):
+    """{hour bucket (epoch ms): start of its day in TIMEZONE (epoch ms)}: a day rollup is the farm's
+    calendar day, not UTC's (which would split a Jiangxi day at 08:00)."""
+    zone = local_zone()
+    days = {}
+    for hour in hours:
+        local = (EPOCH + dt.timedelta(milliseconds=hour)).replace(tzinfo=dt.timezone.utc).astimezone(zone)
+        midnight = dt.datetime(local.year, local.month, local.day, tzinfo=zone).astimezone(dt.timezone.utc)
+        days[hour] = (midnight.replace(tzinfo=None) - EPOCH) // dt.timedelta(milliseconds=1)
+    return days
+
+
+def local_day_start(when):
+    """Start of the TIMEZONE day that holds ``when`` (naive UTC), as naive UTC."""
+    ms = (when - EPOCH) // dt.timedelta(milliseconds=1)
+    hour = ms - ms % HOUR_MS
+    return EPOCH + dt.timedelta(milliseconds=_local_days([hour])[hour])
 
 
 def _datetimes(milliseconds):
@@ -414,12 +433,13 @@ def _roll_up(device, rows):
     hours = defaultdict(list)
     for (name, ms), value in rows:
         hours[name, ms - ms % HOUR_MS].append(value)
+    day_of = _local_days({hour for _name, hour in hours})
     buckets = {}
     days = {}
     for (name, hour), values in hours.items():
         stats = (len(values), math.fsum(values), min(values), max(values))
         buckets[name, "hour", hour] = stats
-        key = (name, "day", hour - hour % DAY_MS)
+        key = (name, "day", day_of[hour])
         day = days.get(key)
         days[key] = stats if day is None else (day[0] + stats[0], day[1] + stats[1],
                                                min(day[2], stats[2]), max(day[3], stats[3]))
@@ -523,7 +543,7 @@ def growing_conditions(plot_ids, since, until):
     rows = (Rollup.select(Rollup.metric, pw.fn.MIN(Rollup.minimum), pw.fn.MAX(Rollup.maximum),
                           pw.fn.SUM(Rollup.total), pw.fn.SUM(Rollup.count),
                           pw.fn.COUNT(Rollup.start.distinct()), pw.fn.MIN(Rollup.start), pw.fn.MAX(Rollup.start))
-            .where(Rollup.device.in_(devices) & (Rollup.period == "day") & (Rollup.start >= _day_start(since))
+            .where(Rollup.device.in_(devices) & (Rollup.period == "day") & (Rollup.start >= local_day_start(since))
                    & (Rollup.start <= until))
             .group_by(Rollup.metric).tuples())
     found = {}
@@ -540,15 +560,11 @@ def growing_conditions(plot_ids, since, until):
     return [found[m] for m in METRICS if m in found]
 
 
-def _day_start(when):
-    return when.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 def _day(value):
-    """A rollup's start as a date string, whichever way the driver returned it."""
+    """A day rollup's start (naive UTC; text from SQLite) as its date in TIMEZONE."""
     if isinstance(value, str):
-        return value[:10]
-    return value.date().isoformat()
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.timezone.utc).astimezone(local_zone()).date().isoformat()
 
 
 def purge_raw(older_than_days):

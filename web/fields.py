@@ -2,7 +2,7 @@
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 from wtforms.widgets import DateTimeLocalInput
@@ -11,7 +11,12 @@ FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H
 
 
 def local_zone():
-    return ZoneInfo(current_app.config["TIMEZONE"])
+    """The TIMEZONE setting (outside an app, its default)."""
+    if has_app_context():
+        return ZoneInfo(current_app.config["TIMEZONE"])
+    from web.settings import setting
+
+    return ZoneInfo(setting("TIMEZONE"))
 
 
 def parse_timestamp(text):

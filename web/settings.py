@@ -57,6 +57,12 @@ _SETTINGS = {
 LANGUAGES = {"zh": "中文", "en": "English"}
 
 
+def setting(name):
+    """One setting from the environment or its default, for code running outside an app."""
+    default, parse = _SETTINGS[name]
+    return parse(os.environ[name]) if name in os.environ else default
+
+
 def load_settings(overrides=None):
     """Return the settings as a dict: defaults < environment < overrides."""
     overrides = dict(overrides or {})

@@ -81,6 +81,34 @@ def test_a_resent_batch_that_overlaps_stores_only_the_new_readings(client, green
     assert sum(r.count for r in hours) == 200 and max(r.maximum for r in hours) == 900.0
 
 
+def test_day_rollups_are_the_farms_calendar_days(app, client, greenhouse):
+    """07:30 and 09:00 in Jiangxi are one day (UTC would split them at 08:00); migration 006 rebuilds
+    day rollups from hour rollups, and its rollback gives the UTC days back."""
+    from web import db
+
+    _plot, device, token = greenhouse
+    cst = dt.timezone(dt.timedelta(hours=8))
+    day = (dt.datetime.now(cst) - dt.timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
+    times = [day.replace(hour=7, minute=30), day.replace(hour=9)]
+    batch = [{"metric": "co2", "ts": t.isoformat(), "value": v} for t, v in zip(times, (400.0, 600.0))]
+    assert post(client, token, batch).json["accepted"] == 2
+
+    def days():
+        return sorted((r.start, r.count, r.minimum, r.maximum)
+                      for r in Rollup.select().where((Rollup.device == device.id) & (Rollup.period == "day")))
+
+    midnight_utc = day.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    assert days() == [(midnight_utc, 2, 400.0, 600.0)]
+    hours = Rollup.select().where(Rollup.period == "hour").count()
+    with db.database.connection_context():
+        db.migration_router().rollback()  # 006: back to UTC days
+        utc_day = times[1].astimezone(dt.timezone.utc).replace(hour=0, tzinfo=None)
+        assert days() == [(utc_day - dt.timedelta(days=1), 1, 400.0, 400.0), (utc_day, 1, 600.0, 600.0)]
+        db.migrate()
+        assert days() == [(midnight_utc, 2, 400.0, 600.0)]
+        assert Rollup.select().where(Rollup.period == "hour").count() == hours
+
+
 @pytest.mark.parametrize("value", ["1e400", "-1e400", "1" + "0" * 400])
 def test_numbers_beyond_a_float_are_rejected_not_a_crash(client, greenhouse, value):
     _plot, _device, token = greenhouse

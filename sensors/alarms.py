@@ -354,35 +354,54 @@ def _evaluate(device, rows):
     rules = [r for r in rules_for(device.plot_id) if r.enabled and r.metric in by_metric]
     if not rules:
         return
-    states = _states(device, rules)
     plot = None
     now = utcnow()
-    for rule in rules:
-        state = states[rule.id]
-        since = now - max(HORIZON, 2 * dt.timedelta(seconds=rule.duration_seconds))
-        series = sorted(p for p in by_metric[rule.metric] if p[0] >= since)
-        if not series:
-            continue
-        events = _walk(rule, state, series)
-        state.updated_at = utcnow()
-        state.save()
-        for kind, value, at in events:
-            key = rule_key(rule.id, device.id)
-            if kind == "raise":
-                plot = plot or Plot.get_by_id(device.plot_id)
-                content = alarm_content(rule, device, plot, value, state.breach_started_at, at)
-                alert, notable = farms.raise_alert(device.farm_id, SOURCE, key, rule.severity, content,
-                                                   plot_id=device.plot_id)
-                if notable:
-                    _notify(alert)
-            else:
-                farms.clear_alerts(SOURCE, key, device.farm_id)
+    notable_alerts = []
+    # Two ingests of one device at once (HTTP threads, MQTT storing threads) must not both advance the
+    # same state from what they read: the states are read, walked and saved under a lock.
+    with _locked():
+        states = _states(device, rules)
+        for rule in rules:
+            state = states[rule.id]
+            since = now - max(HORIZON, 2 * dt.timedelta(seconds=rule.duration_seconds))
+            series = sorted(p for p in by_metric[rule.metric] if p[0] >= since)
+            if not series:
+                continue
+            events = _walk(rule, state, series)
+            state.updated_at = utcnow()
+            state.save()
+            for kind, value, at in events:
+                key = rule_key(rule.id, device.id)
+                if kind == "raise":
+                    plot = plot or Plot.get_by_id(device.plot_id)
+                    content = alarm_content(rule, device, plot, value, state.breach_started_at, at)
+                    alert, notable = farms.raise_alert(device.farm_id, SOURCE, key, rule.severity, content,
+                                                       plot_id=device.plot_id)
+                    if notable:
+                        notable_alerts.append(alert)
+                else:
+                    farms.clear_alerts(SOURCE, key, device.farm_id)
+    for alert in notable_alerts:  # after the commit: no lock is held while notifying
+        _notify(alert)
+
+
+def _postgres():
+    return isinstance(database.obj, pw.PostgresqlDatabase)
+
+
+def _locked():
+    """A transaction for a read-modify-write of alarm states: PostgreSQL locks the rows read (FOR UPDATE
+    in ``_states``); SQLite takes its write lock at BEGIN IMMEDIATE, before the read."""
+    return database.atomic() if _postgres() else database.atomic("IMMEDIATE")
 
 
 def _states(device, rules):
-    """{rule id: AlarmState} of this device, creating the missing ones."""
+    """{rule id: AlarmState} of this device, creating the missing ones (locked on PostgreSQL)."""
     ids = [r.id for r in rules]
-    query = lambda: AlarmState.select().where((AlarmState.device == device.id) & AlarmState.rule.in_(ids))  # noqa: E731
+
+    def query():
+        select = AlarmState.select().where((AlarmState.device == device.id) & AlarmState.rule.in_(ids))
+        return select.order_by(AlarmState.rule).for_update() if _postgres() else select
     states = {s.rule_id: s for s in query()}
     missing = [i for i in ids if i not in states]
     if missing:

@@ -19,7 +19,8 @@ Delivery guarantees
   size with Maximum Packet Size.) The broker's own limits still apply: mosquitto keeps at most
   ``max_queued_messages`` (default 1000) per session, so size it for the longest outage you accept.
 * Manual acknowledgements: a message's PUBACK is sent only after what it carried is committed
-  (its readings stored, or its rejection counted). A crash, ``kill -9`` or database outage before
+  (its readings stored, or its rejection counted), and PUBACKs go out in the order the messages
+  arrived, as MQTT requires (a batch's after its last message is done, and after the batches before it). A crash, ``kill -9`` or database outage before
   that leaves it unacknowledged, and the broker delivers it again. Storage is idempotent (one row
   per device, metric and timestamp; rollups grow only from new rows), so redelivery is harmless;
   only a device's ``rejected_count`` may count a redelivered rejection twice.
@@ -33,7 +34,9 @@ Delivery guarantees
   acknowledged, and described on ``farms/{farm_id}/devices/{uid}/error`` (QoS 0, not retained).
 
 Throughput: messages are processed in batches of up to ``batch_messages`` or ``batch_wait``
-seconds, with one ``ingest`` (one transaction) per device per batch.
+seconds, with one ``ingest`` (one transaction) per device per batch, by ``threads`` storing
+threads (default 2 on PostgreSQL, where one stores while another parses; 1 on SQLite, which has
+one writer at a time).
 
 Settings (``app.config``, else the environment): MQTT_URL (``mqtt://user:pass@host:1883``;
 ``mqtts://`` for TLS), MQTT_CLIENT_ID, MQTT_TOPIC_PREFIX (prepended to every topic, e.g. ``"site-a/"``;
@@ -185,7 +188,7 @@ class Worker:
 
     def __init__(self, app, url=None, client_id=None, topic_prefix=None, session_expiry=None,
                  batch_messages=BATCH_MESSAGES, batch_wait=BATCH_WAIT, receive_maximum=RECEIVE_MAXIMUM,
-                 publish_errors=True):
+                 publish_errors=True, threads=None):
         self.app = app
         self.url = url or _setting(app, "MQTT_URL", "mqtt://127.0.0.1:1883")
         self.client_id = client_id or _setting(app, "MQTT_CLIENT_ID", DEFAULT_CLIENT_ID)
@@ -197,10 +200,20 @@ class Worker:
         self.batch_wait = batch_wait
         self.receive_maximum = min(int(receive_maximum), 65535)
         self.publish_errors = publish_errors
+        # Storing threads, each with its own database connection: on PostgreSQL one stores a batch while
+        # another reads the next; SQLite has one writer at a time, so a second thread would only wait.
+        postgres = isinstance(database.obj, pw.PostgresqlDatabase) if database.obj is not None else False
+        self.threads = max(1, int(threads if threads is not None else (2 if postgres else 1)))
         self.subscription = self.prefix + SUBSCRIPTION
         self.max_bytes = int(_setting(app, "INGEST_MAX_BYTES", 4 * 1024 * 1024))
         self._queue = queue.Queue()
         self._lock = threading.Lock()
+        self._collect_lock = threading.Lock()
+        self._stats_lock = threading.Lock()
+        self._turn = threading.Condition()
+        self._batches = 0  # batches taken so far; the next one's number
+        self._acknowledged = -1  # number of the last batch acknowledged
+        self._held_back = False  # a batch was left unacknowledged: later ones must not overtake it
         self._generation = 0  # bumped on every (dis)connect: acks of an older connection are not sent
         self.subscribed = threading.Event()
         self._sessions = 0  # successful connections so far
@@ -260,36 +273,72 @@ class Worker:
 
     def run(self, stop_event):
         """Block until ``stop_event`` is set."""
-        from flask_babel import force_locale
-
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = self.session_expiry
-        properties.ReceiveMaximum = max(self.receive_maximum, 2 * self.batch_messages)
+        # Room for a batch being read while every storing thread holds one unacknowledged.
+        properties.ReceiveMaximum = min(max(self.receive_maximum, (self.threads + 1) * self.batch_messages), 65535)
         properties.MaximumPacketSize = self.max_bytes + 64 * 1024
         self._client.connect_async(self._host, self._port, keepalive=KEEPALIVE, clean_start=False,
                                    properties=properties)
         self._client.loop_start()
+        storers = [threading.Thread(target=self._store_loop, args=(stop_event,), name=f"mqtt-store-{n}",
+                                    daemon=True) for n in range(self.threads)]
+        for thread in storers:
+            thread.start()
         last_stats = time.monotonic()
         try:
-            with self.app.app_context(), force_locale("en"):
-                while not stop_event.is_set():
-                    batch = self._collect()
-                    if batch:
-                        self._handle_with_retry(batch, stop_event)
-                    if time.monotonic() - last_stats >= STATS_EVERY:
-                        self._log_stats(time.monotonic() - last_stats)
-                        last_stats = time.monotonic()
+            while not stop_event.wait(1.0):
+                if time.monotonic() - last_stats >= STATS_EVERY:
+                    self._log_stats(time.monotonic() - last_stats)
+                    last_stats = time.monotonic()
         finally:
+            for thread in storers:
+                thread.join(timeout=DB_RETRY_DELAY[1] + 30)
             self._log_stats(time.monotonic() - last_stats)
             self._stopping = True
             self._client.disconnect()
             self._client.loop_stop()
-            if not database.is_closed():
-                try:
-                    database.close()
-                except Exception:  # noqa: BLE001 - a broken connection is closed anyway
-                    pass
             log.info("MQTT worker stopped")
+
+    def _store_loop(self, stop_event):
+        """One storing thread: take the next batch, store it, acknowledge it in its turn."""
+        from flask_babel import force_locale
+
+        with self.app.app_context(), force_locale("en"):
+            try:
+                while not stop_event.is_set():
+                    with self._collect_lock:  # batches are runs of consecutive messages, numbered in order
+                        batch = self._collect()
+                        if not batch:
+                            continue
+                        number = self._batches
+                        self._batches += 1
+                    stored = self._handle_with_retry(batch, stop_event)
+                    self._acknowledge(number, batch if stored else None, stop_event)
+            finally:
+                if not database.is_closed():
+                    try:
+                        database.close()
+                    except Exception:  # noqa: BLE001 - a broken connection is closed anyway
+                        pass
+
+    def _acknowledge(self, number, batch, stop_event):
+        """PUBACK every message of batch ``number`` in the order they arrived, after those of the batches
+        before it (MQTT requires PUBACKs in the order of the PUBLISHes). ``batch`` None: it was not
+        stored (stopping); it and every later batch stay unacknowledged, for the broker to send again."""
+        with self._turn:
+            while self._acknowledged < number - 1 and not stop_event.is_set():
+                self._turn.wait(0.5)
+            if batch is None or self._acknowledged < number - 1:
+                self._held_back = True
+            if not self._held_back:
+                with self._lock:
+                    for entry in batch:
+                        message = entry.message
+                        if message.qos and entry.generation == self._generation:
+                            self._client.ack(message.mid, message.qos)
+            self._acknowledged = max(self._acknowledged, number)
+            self._turn.notify_all()
 
     def _collect(self):
         try:
@@ -318,22 +367,23 @@ class Worker:
         while pending:
             try:
                 self._handle(pending)
-                return
+                return True
             except _Outage as e:
                 log.error("database error; %d message(s) kept unacknowledged, retrying in %.1f s: %s",
                           len(pending), delay, e.__cause__)
-                self.stats["db_errors"] += 1
+                self._count(db_errors=1)
             except Exception:  # noqa: BLE001 - a bug must not lose messages either: keep them and retry
                 log.exception("unexpected error; %d message(s) kept unacknowledged, retrying in %.1f s",
                               len(pending), delay)
-                self.stats["db_errors"] += 1
+                self._count(db_errors=1)
             try:
                 database.close()
             except Exception:  # noqa: BLE001 - the connection may be gone already
                 pass
             if stop_event.wait(delay):
-                return  # stopping: the broker delivers them again after the restart
+                return False  # stopping: the broker delivers them again after the restart
             delay = min(delay * 2, DB_RETRY_DELAY[1])
+        return True
 
     def _db(self, func, *args):
         try:
@@ -344,7 +394,7 @@ class Worker:
             raise
 
     def _handle(self, pending):
-        """Store or reject each pending message, acknowledging each as soon as its outcome is committed.
+        """Store or reject each pending message; each leaves ``pending`` once its outcome is committed.
 
         Raises _Outage with the unfinished messages left in ``pending`` ({id(entry): entry})."""
         self._db(database.connect, True)
@@ -422,7 +472,7 @@ class Worker:
     def _reject(self, entry, rejection):
         message = entry.message
         log.warning("rejected MQTT message on %s: %s", message.topic, rejection.reason)
-        self.stats["rejected_messages"] += 1
+        self._count(rejected_messages=1)
         if rejection.device is not None:
             self._db(service.reject_all, rejection.device, rejection.reason)
         self._publish_error(message.topic, {"error": rejection.code, "message": rejection.reason})
@@ -444,10 +494,8 @@ class Worker:
             self._reject(entry, _Rejection(device, "not_stored", "MQTT message could not be stored"))
             self._finish(entry, pending)
             return
-        self.stats["messages"] += len(entries)
-        self.stats["accepted"] += result.accepted
-        self.stats["duplicates"] += result.duplicates
-        self.stats["rejected_readings"] += len(result.rejected)
+        self._count(messages=len(entries), accepted=result.accepted, duplicates=result.duplicates,
+                    rejected_readings=len(result.rejected))
         starts = {accepted.start: entry for entry, accepted in entries}
         rejected = defaultdict(list)
         for r in result.rejected:
@@ -462,14 +510,8 @@ class Worker:
                     "rejected": reasons[:MAX_ERROR_REASONS]})
 
     def _finish(self, entry, pending):
-        """The message's outcome is committed: acknowledge it (unless it came on an older connection)."""
-        message = entry.message
+        """The message's outcome is committed; it is acknowledged with its batch (``_acknowledge``)."""
         pending.pop(id(entry), None)
-        if message.qos == 0:
-            return
-        with self._lock:
-            if entry.generation == self._generation:
-                self._client.ack(message.mid, message.qos)
 
     def _publish_error(self, topic, payload):
         if not self.publish_errors or self._route(topic) is None:
@@ -477,14 +519,20 @@ class Worker:
         target = topic[: -len("/up")] + "/error"
         self._client.publish(target, json.dumps(payload), qos=0)
 
+    def _count(self, **counts):
+        with self._stats_lock:
+            for name, value in counts.items():
+                self.stats[name] += value
+
     def _log_stats(self, seconds):
-        if self.stats["messages"] or self.stats["rejected_messages"]:
+        with self._stats_lock:
+            stats, self.stats = self.stats, defaultdict(int)
+        if stats["messages"] or stats["rejected_messages"]:
             log.info("MQTT ingest: %d messages, %d readings stored (%.0f/s), %d duplicates, %d readings and "
                      "%d messages rejected, %d database errors in %.0f s",
-                     self.stats["messages"], self.stats["accepted"], self.stats["accepted"] / max(seconds, 1e-3),
-                     self.stats["duplicates"], self.stats["rejected_readings"], self.stats["rejected_messages"],
-                     self.stats["db_errors"], seconds)
-        self.stats.clear()
+                     stats["messages"], stats["accepted"], stats["accepted"] / max(seconds, 1e-3),
+                     stats["duplicates"], stats["rejected_readings"], stats["rejected_messages"],
+                     stats["db_errors"], seconds)
 
 
 def run(app, stop_event=None, **options):

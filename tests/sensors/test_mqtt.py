@@ -318,3 +318,35 @@ def test_database_errors_keep_messages_until_the_database_answers(greenhouse, mq
                     .where(Rollup.period == "day").scalar(as_tuple=True))
     assert count == 1000 and total == pytest.approx(sum(values))
     assert Device.get_by_id(device.id).rejected_count == 0
+
+
+def test_pubacks_go_out_in_the_order_the_messages_came(app):
+    """MQTT requires PUBACKs in the order of the PUBLISHes: a batch stored sooner by another storing
+    thread waits for the batches before it, and a batch left unstored (stopping) holds back the rest."""
+    from sensors.mqtt import Worker, _Entry
+
+    class Message:
+        def __init__(self, mid):
+            self.mid, self.qos, self.topic = mid, 1, "farms/1/devices/x/up"
+
+    class Client:
+        def __init__(self):
+            self.acks = []
+
+        def ack(self, mid, qos):
+            self.acks.append(mid)
+
+    worker = Worker(app, url="mqtt://127.0.0.1:1", threads=2)
+    worker._client = client = Client()
+    batches = [[_Entry(worker._generation, Message(mid)) for mid in range(n * 3 + 1, n * 3 + 4)] for n in range(4)]
+    stop = threading.Event()
+    later = threading.Thread(target=worker._acknowledge, args=(1, batches[1], stop))
+    later.start()  # the second batch is done first...
+    time.sleep(0.3)
+    assert client.acks == []  # ...and waits for the first
+    worker._acknowledge(0, batches[0], stop)
+    later.join(5)
+    assert client.acks == [1, 2, 3, 4, 5, 6]
+    worker._acknowledge(2, None, stop)  # not stored: stopping
+    worker._acknowledge(3, batches[3], stop)
+    assert client.acks == [1, 2, 3, 4, 5, 6]  # batch 3 may not overtake batch 2

@@ -447,7 +447,9 @@ def run(name, args):
         with app.app_context():
             init_database()
         devices = make_devices(app, ["bench-http", "bench-raw", "bench-mqtt"])
-        start = int(time.time()) - 20 * 86400  # well inside the 400 days ingest accepts
+        # Each round takes about 4 days of timestamps over HTTP and 5 over MQTT (different devices), all in
+        # the past and well inside the 400 days ingest accepts.
+        start = int(time.time()) - max(20, 6 * args.rounds + 2) * 86400
         size = args.batch
 
         raw_device, _raw_token = devices["bench-raw"]
@@ -504,22 +506,26 @@ def run(name, args):
                 try:
                     with mosquitto(tmp.name) as broker:
                         offset = start
-                        for pack_size in args.mqtt_pack:
-                            total, count, published, seconds = bench_mqtt(
-                                app, broker, mqtt_device, mqtt_token, args.mqtt_readings, pack_size, offset)
-                            offset += (total // len(METRICS) + 10) * STEP
-                            label = f"MQTT end to end ({pack_size}/message)"
-                            results.append((label, [(total, seconds)]))
-                            print(f"[{name}] {label}: {total:,} readings in {count:,} messages; all published "
-                                  f"in {published:.2f} s, all stored after {seconds:.2f} s = "
-                                  f"{total / seconds:,.0f} readings/s, none lost", flush=True)
-                            total, count, seconds = bench_mqtt_backlog(
-                                app, broker, mqtt_device, mqtt_token, args.mqtt_readings, pack_size, offset)
-                            offset += (total // len(METRICS) + 10) * STEP
-                            label = f"MQTT worker on a backlog ({pack_size}/message)"
-                            results.append((label, [(total, seconds)]))
-                            print(f"[{name}] {label}: {total:,} readings in {count:,} queued messages stored "
-                                  f"in {seconds:.2f} s = {total / seconds:,.0f} readings/s, none lost", flush=True)
+                        mqtt_rates = {}
+                        for round_ in range(args.rounds):
+                            for pack_size in args.mqtt_pack:
+                                total, count, published, seconds = bench_mqtt(
+                                    app, broker, mqtt_device, mqtt_token, args.mqtt_readings, pack_size, offset)
+                                offset += (total // len(METRICS) + 10) * STEP
+                                label = f"MQTT end to end ({pack_size}/message)"
+                                mqtt_rates.setdefault(label, []).append((total, seconds))
+                                print(f"[{name}] round {round_ + 1}: {label}: {total:,} readings in {count:,} "
+                                      f"messages; all published in {published:.2f} s, all stored after "
+                                      f"{seconds:.2f} s = {total / seconds:,.0f} readings/s, none lost", flush=True)
+                                total, count, seconds = bench_mqtt_backlog(
+                                    app, broker, mqtt_device, mqtt_token, args.mqtt_readings, pack_size, offset)
+                                offset += (total // len(METRICS) + 10) * STEP
+                                label = f"MQTT worker on a backlog ({pack_size}/message)"
+                                mqtt_rates.setdefault(label, []).append((total, seconds))
+                                print(f"[{name}] round {round_ + 1}: {label}: {total:,} readings in {count:,} "
+                                      f"queued messages stored in {seconds:.2f} s = {total / seconds:,.0f} "
+                                      "readings/s, none lost", flush=True)
+                        results.extend(mqtt_rates.items())
                 except FileNotFoundError as e:
                     print(f"[{name}] MQTT skipped: {e}")
 
@@ -555,7 +561,8 @@ def main():
     parser.add_argument("--batches", type=int, default=20, help="timed batches per database (plus one warm-up)")
     parser.add_argument("--batch", type=int, default=10_000, help="readings per HTTP request (max 10,000)")
     parser.add_argument("--rounds", type=int, default=3,
-                        help="rounds of HTTP then raw inserts; the summary gives the median and the range")
+                        help="rounds of HTTP then raw inserts, and of the MQTT runs; the summary gives the "
+                             "median and the range")
     parser.add_argument("--via", choices=["client", "server"], default="client",
                         help="werkzeug test client in-process (default) or a local werkzeug server + requests")
     parser.add_argument("--no-mqtt", dest="mqtt", action="store_false")

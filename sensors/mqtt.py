@@ -315,6 +315,9 @@ class Worker:
                         self._batches += 1
                     stored = self._handle_with_retry(batch, stop_event)
                     self._acknowledge(number, batch if stored else None, stop_event)
+            except Exception:  # noqa: BLE001 - never run on without storing: stop, and let the supervisor restart
+                log.exception("MQTT storing thread failed; stopping the worker")
+                stop_event.set()
             finally:
                 if not database.is_closed():
                     try:

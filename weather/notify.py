@@ -16,9 +16,11 @@ Times are naive UTC, as everywhere in the database. Importing this module
 registers the scheduler jobs ``weather.deliver`` and ``weather.escalate``.
 """
 import datetime as dt
+import ipaddress
 import json
 import logging
 import re
+import socket
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -99,6 +101,32 @@ def _channel_list(value):
     return [_text(c) for c in value if _text(c)]
 
 
+def _not_public(address):
+    address = ipaddress.ip_address(address)
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return not address.is_global
+
+
+def _private_host(host, resolve):
+    """The loopback, private, link-local or otherwise non-public address ``host`` names (a name: any
+    address it resolves to, when ``resolve``), or None. Raises OSError when a name does not resolve."""
+    host = (host or "").strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return host
+    try:
+        return host if _not_public(host) else None
+    except ValueError:
+        pass  # a name, not an address
+    if not resolve:
+        return None
+    for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP):
+        address = info[4][0].split("%")[0]
+        if _not_public(address):
+            return address
+    return None
+
+
 def _is_http_url(value):
     try:
         parts = urlsplit(value)
@@ -149,6 +177,9 @@ def save_preferences(user, data):
         value = _text(data[key]) if key in data else (getattr(pref, key) or "")
         if value and (len(value) > 500 or not _is_http_url(value)):
             errors[key] = _("Give an address that starts with http:// or https://.")
+        elif value and not current_app.config["NOTIFY_ALLOW_PRIVATE"] \
+                and _private_host(urlsplit(value).hostname, resolve=False):
+            errors[key] = _("Give an address on the internet; local and private network addresses are refused.")
         elif not value and channel in channels:
             errors[key] = _("Required for the chosen channel.")
         urls[key] = value or None
@@ -395,6 +426,21 @@ def _post(url, body):
     return response.status_code, content
 
 
+def _check_public(url):
+    """Refuse a user's address that leads into this server's own networks (loopback, private, link-local,
+    e.g. cloud metadata at 169.254.169.254), unless NOTIFY_ALLOW_PRIVATE: a farmer's webhook must not
+    make the server probe them. Checked when sending, with the name resolved: it may have changed."""
+    if current_app.config["NOTIFY_ALLOW_PRIVATE"]:
+        return
+    host = urlsplit(url).hostname
+    try:
+        private = _private_host(host, resolve=True)
+    except OSError as e:  # unknown name, resolver down: worth another try later
+        raise SendError(f"cannot resolve {host}: {e}") from None
+    if private:
+        raise SendError(f"{host} is a local or private network address ({private}); refused", permanent=True)
+
+
 def _check_errcode(content):
     """WeCom and DingTalk robots answer 200 with {"errcode": 0} on success, another errcode on failure."""
     try:
@@ -418,6 +464,7 @@ def send(delivery, alert, user, pref, farm_name):
         target = getattr(pref, URL_CHANNELS[channel]) or ""
         if not target:
             raise SendError(f"no {channel} address is configured for this user", permanent=True)
+        _check_public(target)
         if channel == "webhook":
             _post(target, webhook_payload(alert, locale, farm_name, url))
         elif channel == "wecom":

@@ -36,6 +36,9 @@ _SETTINGS = {
     # Weather warnings: outgoing HTTP timeout (s), re-notify unacknowledged orange/red after N minutes,
     # and the SMS gateway (a JSON request template with {phone} and {text} placeholders).
     "HTTP_TIMEOUT": (10, int),
+    # Let users' webhook / WeCom / DingTalk addresses reach loopback, private and link-local hosts
+    # (an on-premises install whose receivers are on the LAN). Off: such addresses are refused.
+    "NOTIFY_ALLOW_PRIVATE": (False, _bool),
     "ESCALATE_MINUTES": (30, int),
     "SMS_GATEWAY_URL": ("", str),
     "SMS_TEMPLATE": ('{"to": "{phone}", "content": "{text}"}', str),

@@ -101,6 +101,7 @@ def receiver():
 
 @pytest.fixture
 def ctx(app):
+    app.config["NOTIFY_ALLOW_PRIVATE"] = True  # the receivers here listen on 127.0.0.1
     with app.test_request_context():
         yield app
 
@@ -430,3 +431,29 @@ def test_scheduler_jobs_are_registered(ctx, world):
     JOBS["weather.deliver"].func(ctx)
     JOBS["weather.escalate"].func(ctx)
     assert notify.latest_round(farms.Alert.get()) == 1  # the first round is older than ESCALATE_MINUTES
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:{port}/hook", "http://localhost:{port}/hook",
+                                 "http://[::ffff:127.0.0.1]:{port}/hook", "http://169.254.169.254/latest/meta-data",
+                                 "http://10.1.2.3/hook", "http://[::1]:{port}/hook"])
+def test_users_addresses_may_not_lead_into_local_networks(ctx, world, receiver, url):
+    """A farmer's webhook must not make the server probe its own networks (Redis on 127.0.0.1, cloud
+    metadata at 169.254.169.254, the LAN): refused when saved, and refused again when sending."""
+    url = url.format(port=receiver.port)
+    ctx.config["NOTIFY_ALLOW_PRIVATE"] = False
+    with pytest.raises(ValidationError) as refused:
+        notify.save_preferences(world.farmer_a, {"channels": ["in_app", "webhook"], "webhook_url": url})
+    assert set(refused.value.fields) == {"webhook_url"}
+    assert NotificationPreference.select().count() == 0
+
+    # Saved while allowed (or a name that resolved elsewhere then): still refused when sending.
+    ctx.config["NOTIFY_ALLOW_PRIVATE"] = True
+    notify.save_preferences(world.farmer_a, {"channels": ["in_app", "webhook"], "webhook_url": url})
+    ctx.config["NOTIFY_ALLOW_PRIVATE"] = False
+    alert = raise_alert(world)
+    notify.enqueue(alert, now=T0)
+    notify.deliver_due(T0)
+    webhook = Delivery.get((Delivery.user == world.farmer_a.id) & (Delivery.channel == "webhook"))
+    assert webhook.status == "failed" and "local or private network address" in webhook.last_error, (
+        webhook.status, webhook.last_error)
+    assert receiver.bodies("/hook") == []

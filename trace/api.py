@@ -290,5 +290,6 @@ def import_epcis():
     document = request.get_json(silent=True, force=True)
     if document is None:
         raise ApiError(400, "bad_request", _("The body is not valid JSON."))
-    events = epcis.import_document(g.user, document)
-    return jsonify({"items": [event_json(event) for event in events]}), 201
+    events, duplicates = epcis.import_document(g.user, document)
+    return jsonify({"items": [event_json(event) for event in events], "duplicates": duplicates}), \
+        201 if events else 200

@@ -67,6 +67,7 @@ EVENT_TYPES = ("ObjectEvent", "AggregationEvent", "TransactionEvent", "Transform
 IMPORTABLE_EVENT_TYPES = ("ObjectEvent", "AggregationEvent")
 MAX_IMPORT_EVENTS = 500
 MAX_PLACE_LENGTH = 200
+MAX_SOURCE_ID_LENGTH = 200  # a partner's eventID (Event.source_event_id)
 MAX_LISTED_PROBLEMS = 20  # in a rejection's message; its fields name every problem
 
 # vocabulary -> (the values, its URN prefix, its GS1 web URI prefix, its compact prefix, what to call it)
@@ -516,6 +517,12 @@ def _import_event(user, path, event):
         problems.append((path, f"names {len(batches)} batches; an imported event is about exactly one"))
     batch = next(iter(batches.values())) if len(batches) == 1 else None
     data = {"biz_step": step, "event_time": when}
+    event_id = event.get("eventID")
+    if event_id is not None:
+        if not isinstance(event_id, str) or not 0 < len(event_id) <= MAX_SOURCE_ID_LENGTH:
+            problems.append((f"{path}.eventID", f"an eventID is a URI of at most {MAX_SOURCE_ID_LENGTH} characters"))
+        else:
+            data["source_event_id"] = event_id
     if batch is not None and elements:
         if len(elements) > 1:
             problems.append((elements[1][0], "give the batch's quantity once"))
@@ -591,7 +598,9 @@ def _rejected(problems):
 
 
 def import_document(user, doc):
-    """Record a partner's EPCIS events about our batches, all or nothing; returns the new Event rows.
+    """Record a partner's EPCIS events about our batches, all or nothing; returns (the new Event rows,
+    the eventIDs of events recorded before). An event whose eventID this batch already holds from an
+    earlier import (a partner resending a document) is not recorded again.
 
     The document is checked first (``check_document`` and what an import needs: one of our batches
     per event, a step of ``trace.service.RECORDABLE_STEPS``, a destination for shipping, results
@@ -620,9 +629,22 @@ def import_document(user, doc):
         accepted.append((path, batch, data))
     if problems:
         raise _rejected(list(dict.fromkeys(problems)))
-    rows = []
+    rows, duplicates, seen = [], [], set()
+    acting = list(trace.acting_organisations(user)) or [0]
     with database.atomic():
         for path, batch, data in accepted:
+            # Recorded before, by an organisation this user acts for: a resend. By another: a clash.
+            source = data.get("source_event_id")
+            if source:
+                earlier = (Event.select(Event.organisation)
+                           .where((Event.batch == batch.id) & (Event.source_event_id == source)).first())
+                if (batch.id, source) in seen or (earlier is not None and earlier.organisation_id in acting):
+                    duplicates.append(source)
+                    continue
+                if earlier is not None:
+                    raise _rejected([(f"{path}.eventID", "this batch holds an event with this eventID from "
+                                                         "another organisation")])
+            seen.add((batch.id, source))
             try:
                 rows.append(trace.record_event(user, batch, data))
             except ValidationError as e:
@@ -630,4 +652,4 @@ def import_document(user, doc):
                 raise ValidationError(f"{path}: {e.message}", fields) from None
             except Denied as e:
                 raise Denied(e.status, f"{path}: {e.message}") from None
-    return rows
+    return rows, duplicates

@@ -92,9 +92,13 @@ class Event(BaseModel):
     document = pw.TextField()  # canonical JSON of the EPCIS event
     hash = pw.CharField(max_length=64)
     recorded_at = pw.DateTimeField(default=utcnow)
+    # The eventID a partner's EPCIS document gave it (also in the hashed document): a resent document
+    # records each event once.
+    source_event_id = pw.CharField(max_length=200, null=True)
 
     class Meta:
-        indexes = ((("batch", "event_time"), False), (("event_id", "kind"), True))
+        indexes = ((("batch", "event_time"), False), (("event_id", "kind"), True),
+                   (("batch", "source_event_id"), True))
 
     def save(self, *args, **kwargs):
         if self.id is not None and not kwargs.get("force_insert"):

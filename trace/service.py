@@ -193,7 +193,7 @@ def _append(batch, document, organisation, user, kind="event", corrects=None):
     return Event.create(event_id=document["eventID"], kind=kind, batch=batch,
                         biz_step=step_name(document.get("bizStep", "")), event_time=to_utc_naive(event_time),
                         organisation=organisation, recorded_by=user, corrects=corrects,
-                        document=text, hash=digest(text))
+                        source_event_id=document.get(f"{NS}:sourceEventID"), document=text, hash=digest(text))
 
 
 def _base_document(batch, event_type, biz_step, when, organisation, user, place):
@@ -291,6 +291,8 @@ def record_event(user, batch, data):
         document["disposition"] = DISPOSITIONS.get(step, "in_progress")
         if data.get("notes"):
             document[f"{NS}:notes"] = data["notes"][:1000]
+        if data.get("source_event_id"):
+            document[f"{NS}:sourceEventID"] = data["source_event_id"]
         attachments = _attachments(data.get("attachments"))
         if attachments:
             document[f"{NS}:attachments"] = attachments

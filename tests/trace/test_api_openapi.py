@@ -224,7 +224,11 @@ def test_epcis_export_and_import_answer_as_documented(client, world, journey, co
 
     # Refused: storing by an organisation that sees the batch but does not hold it (403), or a
     # problem, listed by its path in the document (422).
-    document["epcisBody"]["eventList"][0]["eventTime"] = journey.at(0, 2).isoformat(timespec="seconds")
+    # Resent: nothing new, and said so.
+    again = contract.check("/epcis", "post", client.post(f"{PREFIX}/epcis", headers=tokens["coop"], json=document), 200)
+    assert again == {"items": [], "duplicates": [event["eventID"]]}
+    document["epcisBody"]["eventList"][0].update(eventID=f"urn:uuid:{uuid.uuid4()}",
+                                                 eventTime=journey.at(0, 2).isoformat(timespec="seconds"))
     response = client.post(f"{PREFIX}/epcis", headers=tokens["inspector"], json=document)
     error_of(contract.check("/epcis", "post", response, 403), "forbidden")
     wrong = dict(document, epcisBody={"eventList": [dict(event, bizStep="dancing")]})

@@ -277,9 +277,9 @@ def test_import_receiving_and_storing_from_the_destination(app, world, journey, 
                    eventTime=storing_time.isoformat(timespec="seconds").replace("+00:00", "Z"),
                    bizLocation={"id": "urn:example:partner:cold-store-3"}, **{"gx:notes": "2号冷库"}))
         assert epcis.check_document(doc) == []
-        rows = epcis.import_document(journey.retail_user, doc)
+        rows, duplicates = epcis.import_document(journey.retail_user, doc)
         view = [(d["bizStep"], d.get("gx:place")) for _e, d, _x in trace.journey(shipped)]
-    assert [row.biz_step for row in rows] == ["receiving", "storing"]
+    assert [row.biz_step for row in rows] == ["receiving", "storing"] and duplicates == []
     assert view[-2:] == [("receiving", "南昌果品超市 红谷滩店"), ("storing", "urn:example:partner:cold-store-3")]
     batch = Batch.get_by_id(shipped.id)
     assert batch.holder_id == journey.retailer.id and batch.status == "active"
@@ -294,6 +294,45 @@ def test_import_receiving_and_storing_from_the_destination(app, world, journey, 
     assert all(trace.verify_event(row) for row in rows)
 
 
+def test_a_resent_document_records_each_event_once(app, client, world, journey, shipped):
+    """Partners resend documents (a timeout, a retry): events whose eventID the batch already holds are
+    listed as duplicates, not recorded again; the partner's eventID is kept in the hashed document."""
+    from web.accounts import service as accounts
+
+    with app.test_request_context():
+        receiving = _event(shipped, "receiving", journey.at(1))
+        storing = _event(shipped, "storing", journey.at(0, 6))
+        first = _partner_document(receiving)
+        both = _partner_document(receiving, storing, storing)  # resent, with one new event given twice
+    token, _row = accounts.create_token(journey.retail_user, "partner")
+    post = lambda doc: client.post("/api/v1/epcis", json=doc, headers={"Authorization": f"Bearer {token}"})  # noqa: E731
+    response = post(first)
+    assert response.status_code == 201, response.json
+    assert response.json["duplicates"] == []
+    response = post(both)
+    assert response.status_code == 201, response.json
+    assert [e["biz_step"] for e in response.json["items"]] == ["storing"]
+    assert response.json["duplicates"] == [receiving["eventID"], storing["eventID"]]
+    again = post(both)
+    assert again.status_code == 200 and again.json == {
+        "items": [], "duplicates": [receiving["eventID"], storing["eventID"], storing["eventID"]]}
+    rows = list(Event.select().where(Event.batch == shipped.id).order_by(Event.id))
+    assert [r.biz_step for r in rows] == ["commissioning", "shipping", "receiving", "storing"]
+    documents = [json.loads(r.document) for r in rows[2:]]
+    assert [d["gx:sourceEventID"] for d in documents] == [receiving["eventID"], storing["eventID"]]
+    assert all(d["eventID"] != d["gx:sourceEventID"] for d in documents)
+    assert all(trace.verify_event(r) for r in rows)
+
+    # Another organisation's event under an eventID this batch holds: refused, not a duplicate.
+    with app.test_request_context():
+        clash = _event(shipped, "inspecting", journey.at(0, 3), eventID=receiving["eventID"], **{
+            "gx:inspection": {"passed": True, "items": [{"name": "吡虫啉", "result": 0.05, "limit": 1}]}})
+        with pytest.raises(ValidationError) as refused:
+            epcis.import_document(world.inspector, _partner_document(clash))
+    assert list(refused.value.fields) == ["eventList[0].eventID"]
+    assert Event.select().where(Event.batch == shipped.id).count() == 4
+
+
 def test_import_inspecting_and_shipping(app, world, journey, shipped):
     with app.test_request_context():
         epcis.import_document(journey.retail_user, _partner_document(
@@ -301,7 +340,7 @@ def test_import_inspecting_and_shipping(app, world, journey, shipped):
         epcis.import_document(world.inspector, _partner_document(_event(
             shipped, "inspecting", journey.at(1), **{"gx:inspection": {
                 "passed": True, "items": [{"name": "吡虫啉", "result": 0.05, "limit": 1, "unit": "mg/kg"}]}})))
-        [shipping] = epcis.import_document(journey.retail_user, _partner_document(_event(
+        [shipping], _duplicates = epcis.import_document(journey.retail_user, _partner_document(_event(
             shipped, "shipping", journey.at(0, 6), quantityList=[{"epcClass": trace.batch_url(shipped)}],
             destinationList=[{"type": "owning_party", "destination": f"urn:gannong:org:{journey.processor.id}"}])))
     inspection = Inspection.get(Inspection.batch == shipped.id)

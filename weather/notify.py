@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 import peewee as pw
 import requests
+import urllib3
 from flask import current_app
 from flask_babel import gettext as _
 
@@ -404,22 +405,76 @@ def _short(message):
     return message if len(message) <= MAX_ERROR_CHARS else message[:MAX_ERROR_CHARS - 1] + "…"
 
 
-def _post(url, body):
-    """POST ``body`` as JSON; returns (status, response bytes). Raises SendError on failure."""
+class _PrivateAddress(urllib3.exceptions.NewConnectionError):
+    def __init__(self, conn, message):
+        super().__init__(conn, message)
+        self.reason_text = message
+
+
+def _public_only(connection_class):
+    """``connection_class`` that refuses, once connected, a peer on a local or private network: the
+    address actually connected to, so a name that resolves elsewhere by the time of the request (DNS
+    rebinding) gets no further than the check before it."""
+
+    class PublicOnly(connection_class):
+        def _new_conn(self):
+            sock = super()._new_conn()
+            try:
+                peer = sock.getpeername()[0]
+            except OSError:
+                peer = None
+            if peer is not None and _not_public(peer.split("%")[0]):
+                sock.close()
+                raise _PrivateAddress(self, f"{self.host} is a local or private network address ({peer}); refused")
+            return sock
+
+    return PublicOnly
+
+
+class _PublicHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _public_only(urllib3.connection.HTTPConnection)
+
+
+class _PublicHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _public_only(urllib3.connection.HTTPSConnection)
+
+
+class _PublicOnlyAdapter(requests.adapters.HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _PublicHTTPPool, "https": _PublicHTTPSPool}
+
+
+def _post(url, body, public_only=False):
+    """POST ``body`` as JSON; returns (status, response bytes). Raises SendError on failure.
+
+    ``public_only``: a user's address; refuse to connect to a local or private network (see _check_public)."""
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    session = requests.Session()
+    if public_only and not current_app.config["NOTIFY_ALLOW_PRIVATE"]:
+        adapter = _PublicOnlyAdapter()
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
     try:
-        response = requests.post(url, data=data, timeout=current_app.config["HTTP_TIMEOUT"],
-                                 headers={"Content-Type": "application/json; charset=utf-8",
-                                          "User-Agent": "farm-to-table-notify/1"},
-                                 allow_redirects=False, stream=True)
+        response = session.post(url, data=data, timeout=current_app.config["HTTP_TIMEOUT"],
+                                headers={"Content-Type": "application/json; charset=utf-8",
+                                         "User-Agent": "farm-to-table-notify/1"},
+                                allow_redirects=False, stream=True)
         try:
             content = response.raw.read(MAX_RESPONSE_BYTES, decode_content=True) or b""
         finally:
             response.close()
     except SendError:
         raise
+    except requests.exceptions.ConnectionError as e:
+        reason = getattr(e.args[0], "reason", None) if e.args else None
+        if isinstance(reason, _PrivateAddress):
+            raise SendError(reason.reason_text, permanent=True) from None
+        raise SendError(f"{type(e).__name__}: {e}") from None
     except Exception as e:  # connection refused, timeouts, TLS errors, broken responses, bad URLs ...
         raise SendError(f"{type(e).__name__}: {e}") from None
+    finally:
+        session.close()
     if not 200 <= response.status_code < 300:
         snippet = content[:200].decode("utf-8", errors="replace").strip()
         raise SendError(f"HTTP {response.status_code}" + (f": {snippet}" if snippet else ""))
@@ -429,7 +484,8 @@ def _post(url, body):
 def _check_public(url):
     """Refuse a user's address that leads into this server's own networks (loopback, private, link-local,
     e.g. cloud metadata at 169.254.169.254), unless NOTIFY_ALLOW_PRIVATE: a farmer's webhook must not
-    make the server probe them. Checked when sending, with the name resolved: it may have changed."""
+    make the server probe them. Checked when sending, with the name resolved (it may have changed), and
+    again on the address connected to (``_public_only``)."""
     if current_app.config["NOTIFY_ALLOW_PRIVATE"]:
         return
     host = urlsplit(url).hostname
@@ -466,11 +522,11 @@ def send(delivery, alert, user, pref, farm_name):
             raise SendError(f"no {channel} address is configured for this user", permanent=True)
         _check_public(target)
         if channel == "webhook":
-            _post(target, webhook_payload(alert, locale, farm_name, url))
+            _post(target, webhook_payload(alert, locale, farm_name, url), public_only=True)
         elif channel == "wecom":
-            _check_errcode(_post(target, wecom_payload(alert, locale, farm_name, url))[1])
+            _check_errcode(_post(target, wecom_payload(alert, locale, farm_name, url), public_only=True)[1])
         else:
-            _check_errcode(_post(target, dingtalk_payload(alert, locale, farm_name, url))[1])
+            _check_errcode(_post(target, dingtalk_payload(alert, locale, farm_name, url), public_only=True)[1])
         return
     if channel == "sms":
         gateway = current_app.config.get("SMS_GATEWAY_URL") or ""

@@ -457,3 +457,24 @@ def test_users_addresses_may_not_lead_into_local_networks(ctx, world, receiver, 
     assert webhook.status == "failed" and "local or private network address" in webhook.last_error, (
         webhook.status, webhook.last_error)
     assert receiver.bodies("/hook") == []
+
+
+def test_the_address_connected_to_is_checked_too(ctx, world, receiver, monkeypatch):
+    """DNS rebinding: a name that resolved to a public address when checked but leads to 127.0.0.1 when
+    connecting. Simulated by letting the name check pass: the connection itself is refused."""
+    notify.save_preferences(world.farmer_a, {"channels": ["in_app", "webhook"], "webhook_url": receiver.url("/hook")})
+    ctx.config["NOTIFY_ALLOW_PRIVATE"] = False
+    monkeypatch.setattr(notify, "_private_host", lambda host, resolve: None)
+    alert = raise_alert(world)
+    notify.enqueue(alert, now=T0)
+    notify.deliver_due(T0)
+    webhook = Delivery.get((Delivery.user == world.farmer_a.id) & (Delivery.channel == "webhook"))
+    assert (webhook.status, webhook.last_error) == (
+        "failed", "127.0.0.1 is a local or private network address (127.0.0.1); refused")
+    assert receiver.bodies("/hook") == []
+    # Allowed again (a receiver on one's own LAN): it arrives.
+    ctx.config["NOTIFY_ALLOW_PRIVATE"] = True
+    second = raise_alert(world, key="w:2", level="red")
+    notify.enqueue(second, now=T0)
+    notify.deliver_due(T0)
+    assert len(receiver.bodies("/hook")) == 1

@@ -27,7 +27,6 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import peewee as pw
 from flask import current_app, has_app_context
@@ -38,7 +37,8 @@ from sensors import service
 from sensors.metrics import METRICS, unit_label
 from sensors.models import AlarmRule, AlarmState, DailyRecord, Device, Rollup
 from web.accounts.models import utcnow
-from web.db import ValidationError, database
+from web.db import ValidationError, database, is_postgres
+from web.fields import from_utc_naive, local_zone, to_utc_naive
 from web.permissions import Access, Denied
 from web.scheduler import register
 
@@ -55,27 +55,14 @@ MAX_GAP = dt.timedelta(hours=1)
 # judged, so importing a logger's history does not replay months of alarms and notifications.
 HORIZON = dt.timedelta(days=1)
 DAILY_CATCH_UP_DAYS = 3  # the daily record also fills in this many missed days
-DEFAULT_ZONE = "Asia/Shanghai"
 
 
 
 # ---------------------------------------------------------------- small helpers
 
 
-def _zone():
-    return ZoneInfo(current_app.config["TIMEZONE"] if has_app_context() else DEFAULT_ZONE)
-
-
 def _setting(name, default):
     return current_app.config.get(name, default) if has_app_context() else default
-
-
-def _local(ts):
-    return ts.replace(tzinfo=dt.timezone.utc).astimezone(_zone())
-
-
-def _utc_naive(aware):
-    return aware.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
 def _num(value):
@@ -385,14 +372,10 @@ def _evaluate(device, rows):
         _notify(alert)
 
 
-def _postgres():
-    return isinstance(database.obj, pw.PostgresqlDatabase)
-
-
 def _locked():
     """A transaction for a read-modify-write of alarm states: PostgreSQL locks the rows read (FOR UPDATE
     in ``_states``); SQLite takes its write lock at BEGIN IMMEDIATE, before the read."""
-    return database.atomic() if _postgres() else database.atomic("IMMEDIATE")
+    return database.atomic() if is_postgres() else database.atomic("IMMEDIATE")
 
 
 def _states(device, rules):
@@ -401,7 +384,7 @@ def _states(device, rules):
 
     def query():
         select = AlarmState.select().where((AlarmState.device == device.id) & AlarmState.rule.in_(ids))
-        return select.order_by(AlarmState.rule).for_update() if _postgres() else select
+        return select.order_by(AlarmState.rule).for_update() if is_postgres() else select
     states = {s.rule_id: s for s in query()}
     missing = [i for i in ids if i not in states]
     if missing:
@@ -442,7 +425,7 @@ def _walk(rule, state, series):
 def alarm_content(rule, device, plot, value, since, at):
     """The alert's title, message and advice in Chinese and English."""
     lasted = (at - since).total_seconds() if since else 0
-    since_local = _local(since).strftime("%m-%d %H:%M") if since else ""
+    since_local = from_utc_naive(since).strftime("%m-%d %H:%M") if since else ""
     titles = {
         ">": ("{plot}：{label}过高", "{plot}: {label} too high"),
         "<": ("{plot}：{label}过低", "{plot}: {label} too low"),
@@ -552,7 +535,7 @@ def check_silent(now=None, minutes=None):
         wanted.add(key)
         if key in open_keys:
             continue
-        seen = _local(device.last_seen_at).strftime("%m-%d %H:%M")
+        seen = from_utc_naive(device.last_seen_at).strftime("%m-%d %H:%M")
         content = {
             "zh": {"title": f"{device.plot.name}：设备无数据",
                    "message": f"{device.name} 自 {seen} 起已超过 {minutes} 分钟没有上报数据。",
@@ -641,10 +624,10 @@ def _as_datetime(value):
 
 def local_day_bounds(day):
     """[start, end) of a local calendar day, as naive UTC."""
-    zone = _zone()
+    zone = local_zone()
     start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
-    return _utc_naive(start), _utc_naive(end)
+    return to_utc_naive(start), to_utc_naive(end)
 
 
 def day_summary(plot_id, day):
@@ -724,7 +707,7 @@ def write_daily_record(plot_id, day):
 def write_daily_records(now=None, days=DAILY_CATCH_UP_DAYS):
     """Write the records of the last ``days`` complete local days for every plot with devices."""
     now = now or utcnow()
-    today = _local(now).date()
+    today = from_utc_naive(now).date()
     plot_ids = [p for (p,) in Device.select(Device.plot).distinct().tuples()]
     written = []
     for back in range(days, 0, -1):

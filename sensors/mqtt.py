@@ -61,7 +61,7 @@ from paho.mqtt.properties import Properties
 
 from sensors import service
 from sensors.models import Device
-from web.db import ValidationError, database
+from web.db import ValidationError, database, is_postgres
 
 log = logging.getLogger(__name__)
 
@@ -202,8 +202,7 @@ class Worker:
         self.publish_errors = publish_errors
         # Storing threads, each with its own database connection: on PostgreSQL one stores a batch while
         # another reads the next; SQLite has one writer at a time, so a second thread would only wait.
-        postgres = isinstance(database.obj, pw.PostgresqlDatabase) if database.obj is not None else False
-        self.threads = max(1, int(threads if threads is not None else (2 if postgres else 1)))
+        self.threads = max(1, int(threads if threads is not None else (2 if is_postgres() else 1)))
         self.subscription = self.prefix + SUBSCRIPTION
         self.max_bytes = int(_setting(app, "INGEST_MAX_BYTES", 4 * 1024 * 1024))
         self._queue = queue.Queue()

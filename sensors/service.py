@@ -21,8 +21,8 @@ from farms import service as farms
 from sensors.metrics import METRICS, SATURATION, unit_label
 from sensors.models import Device, DeviceCredential, Reading, Rollup
 from web.accounts.models import utcnow
-from web.db import ValidationError, database
-from web.fields import local_zone
+from web.db import ValidationError, database, is_postgres
+from web.fields import from_utc_naive, to_utc_naive
 from web.permissions import Access, Denied, require
 
 MAX_READINGS = 10_000
@@ -277,20 +277,14 @@ HOUR_MS = 3_600_000
 def _local_days(hours):
     """{hour bucket (epoch ms): start of its day in TIMEZONE (epoch ms)}: a day rollup is the farm's
     calendar day, not UTC's (which would split a Jiangxi day at 08:00)."""
-    zone = local_zone()
-    days = {}
-    for hour in hours:
-        local = (EPOCH + dt.timedelta(milliseconds=hour)).replace(tzinfo=dt.timezone.utc).astimezone(zone)
-        midnight = dt.datetime(local.year, local.month, local.day, tzinfo=zone).astimezone(dt.timezone.utc)
-        days[hour] = (midnight.replace(tzinfo=None) - EPOCH) // dt.timedelta(milliseconds=1)
-    return days
+    one = dt.timedelta(milliseconds=1)
+    return {hour: (local_day_start(EPOCH + hour * one) - EPOCH) // one for hour in hours}
 
 
 def local_day_start(when):
     """Start of the TIMEZONE day that holds ``when`` (naive UTC), as naive UTC."""
-    ms = (when - EPOCH) // dt.timedelta(milliseconds=1)
-    hour = ms - ms % HOUR_MS
-    return EPOCH + dt.timedelta(milliseconds=_local_days([hour])[hour])
+    local = from_utc_naive(when)
+    return to_utc_naive(dt.datetime.combine(local.date(), dt.time(), tzinfo=local.tzinfo))
 
 
 def _datetimes(milliseconds):
@@ -372,7 +366,7 @@ def _store(device, credential, readings, times):
     statements go straight to the driver: building 10,000-row statements through the ORM costs more
     than the database work itself."""
     texts = {ms: when.isoformat(" ") for ms, when in times.items()}
-    postgres = isinstance(database.obj, pw.PostgresqlDatabase)
+    postgres = is_postgres()
     size = max(len(readings), 1) if postgres else CHUNK
     new = []
     for start in range(0, len(readings), size):
@@ -564,7 +558,7 @@ def _day(value):
     """A day rollup's start (naive UTC; text from SQLite) as its date in TIMEZONE."""
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
-    return value.replace(tzinfo=dt.timezone.utc).astimezone(local_zone()).date().isoformat()
+    return from_utc_naive(value).date().isoformat()
 
 
 def purge_raw(older_than_days):

@@ -23,7 +23,7 @@ from trace import digital_link
 from trace.models import Attachment, Batch, BatchLink, Event, Inspection, Scan
 from web import permissions
 from web.accounts.models import Organisation, utcnow
-from web.db import Conflict, ValidationError, database
+from web.db import Conflict, ValidationError, database, is_postgres
 from web.fields import from_utc_naive, local_zone, to_utc_naive
 from web.permissions import Access, Denied
 
@@ -695,7 +695,7 @@ def _walk(start_ids, upward):
 def _locked(batch_id):
     """Re-read a batch inside the transaction, locking its row where the database can."""
     query = Batch.select().where(Batch.id == batch_id)
-    if isinstance(database.obj, pw.PostgresqlDatabase):
+    if is_postgres():
         query = query.for_update()
     return query.get()
 

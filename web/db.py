@@ -52,6 +52,11 @@ class Conflict(Exception):
         self.fields = fields or {}
 
 
+def is_postgres():
+    """True when the bound database is PostgreSQL (else SQLite)."""
+    return isinstance(database.obj, pw.PostgresqlDatabase)
+
+
 def open_database(url, timeout=10):
     """Connect to ``url`` with a timeout on every call, without opening a connection yet."""
     scheme = urlsplit(url).scheme

@@ -280,7 +280,6 @@ def test_english_page(client, greenhouse):
 
 
 def test_csv_import_page_shows_the_report(client, greenhouse):
-    pytest.importorskip("sensors.csv_import")
     plot, device, _token = greenhouse
     login(client, "worker_a")  # logging on the farm is enough to import a logger's file
     page = client.get(f"/devices/{device.id}/import")

@@ -5,7 +5,7 @@ import json
 from flask import g, jsonify, request
 
 from farms import service
-from farms.forms import FarmForm, LogForm, PlantingForm, PlotForm
+from farms.forms import FarmForm, FarmInvitationForm, LogForm, PlantingForm, PlotForm
 from farms.models import LOG_KINDS, MU_IN_M2
 from web.api import ApiError, api_blueprint, json_body, paginated, validated
 from web.fields import from_utc_naive
@@ -103,6 +103,65 @@ def update_farm(farm_id):
     farm = service.get_farm(g.user, farm_id, Access.MANAGE)
     data = _validated_farm(partial=True)
     return jsonify(farm_json(service.update_farm(g.user, farm, data)))
+
+
+# --------------------------------------------------------------- people on a farm
+
+def farm_invitation_json(invitation):
+    return {"id": invitation.id, "farm_id": invitation.farm_id, "farm_name": invitation.farm.name,
+            "username": invitation.invitee.username, "role": invitation.role, "state": invitation.state,
+            "created_at": from_utc_naive(invitation.created_at).isoformat(),
+            "expires_at": from_utc_naive(invitation.expires_at).isoformat()}
+
+
+@bp.get("/farms/<int:farm_id>/members")
+def list_members(farm_id):
+    farm = service.get_farm(g.user, farm_id)
+    return jsonify({"items": [{"user_id": m.user_id, "username": m.user.username,
+                               "display_name": m.user.display_name, "role": m.role}
+                              for m in service.farm_members(farm)]})
+
+
+@bp.delete("/farms/<int:farm_id>/members/<int:user_id>")
+def remove_member(farm_id, user_id):
+    farm = service.get_farm(g.user, farm_id)
+    service.remove_member(g.user, farm, user_id)
+    return "", 204
+
+
+@bp.get("/farms/<int:farm_id>/invitations")
+def list_farm_invitations(farm_id):
+    farm = service.get_farm(g.user, farm_id)
+    return jsonify({"items": [farm_invitation_json(i) for i in service.farm_invitations(g.user, farm)]})
+
+
+@bp.post("/farms/<int:farm_id>/invitations")
+def invite_to_farm(farm_id):
+    farm = service.get_farm(g.user, farm_id)
+    data = validated(FarmInvitationForm, json_body())
+    invitation = service.invite_to_farm(g.user, farm, data["username"], data["role"] or "worker")
+    return jsonify(farm_invitation_json(invitation)), 201
+
+
+@bp.delete("/farm-invitations/<int:invitation_id>")
+def revoke_farm_invitation(invitation_id):
+    service.revoke_farm_invitation(g.user, invitation_id)
+    return "", 204
+
+
+@bp.get("/farm-invitations")
+def my_farm_invitations():
+    return jsonify({"items": [farm_invitation_json(i) for i in service.farm_invitations_for(g.user)]})
+
+
+@bp.post("/farm-invitations/<int:invitation_id>/accept")
+def accept_farm_invitation(invitation_id):
+    return jsonify(farm_invitation_json(service.answer_farm_invitation(g.user, invitation_id, accept=True)))
+
+
+@bp.post("/farm-invitations/<int:invitation_id>/decline")
+def decline_farm_invitation(invitation_id):
+    return jsonify(farm_invitation_json(service.answer_farm_invitation(g.user, invitation_id, accept=False)))
 
 
 # --------------------------------------------------------------- plots

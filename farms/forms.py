@@ -161,3 +161,9 @@ class LogForm(Form):
             (p.id, _l("%(name)s · PHI %(days)d d", name=p.name_en if english else p.name_zh, days=p.phi_days))
             for p in service.input_products()]
         self.input_category.choices = [("", "—")] + choices(INPUT_CATEGORY_LABELS, INPUT_CATEGORIES)
+
+
+class FarmInvitationForm(Form):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    role = SelectField(_l("Role"), choices=[("worker", _l("worker")), ("owner", _l("owner"))], default="worker")
+    submit = SubmitField(_l("Invite"))

@@ -42,6 +42,19 @@ class FarmMember(BaseModel):
         indexes = ((("farm", "user"), True),)
 
 
+class FarmInvitation(BaseModel):
+    """A farm's owner asks a farmer to work on the farm (or own it with them)."""
+
+    farm = pw.ForeignKeyField(Farm, backref="invitations", on_delete="CASCADE")
+    invitee = pw.ForeignKeyField(User, backref="farm_invitations", on_delete="CASCADE")
+    role = pw.CharField(max_length=8)  # owner or worker
+    invited_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    state = pw.CharField(max_length=10, default="pending")  # pending, accepted, declined, revoked
+    created_at = pw.DateTimeField(default=utcnow)
+    expires_at = pw.DateTimeField()
+    answered_at = pw.DateTimeField(null=True)
+
+
 class Certification(BaseModel):
     farm = pw.ForeignKeyField(Farm, backref="certifications", on_delete="CASCADE")
     kind = pw.CharField(max_length=32)

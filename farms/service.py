@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from farms import catalogue
 from farms.models import (ALERT_LEVELS, ALERT_SOURCES, LOG_KINDS, MU_IN_M2, Alert, PESTICIDE_CATEGORIES, Certification, Crop, Farm,
-                          FarmMember, InputProduct, Log, LogPlot, Planting, Plot)
+                          FarmInvitation, FarmMember, InputProduct, Log, LogPlot, Planting, Plot)
 from web import divisions
 from web.accounts import service as accounts
 from web.accounts.models import utcnow
@@ -93,15 +93,19 @@ def _check_county(code):
 
 
 def create_farm(user, data):
-    """Create a farm; a farmer who creates one becomes its owner."""
+    """Create a farm; a farmer who creates one becomes its owner.
+
+    The farm belongs to the creator's organisation, or else to a new organisation of its
+    own: a name never leads into an existing one (joining one takes its manager's invitation).
+    """
     if user is None or user.role not in ("admin", "farmer"):
         raise Denied(403, "only farmers and administrators create farms")
     _check_county(data.get("county_code"))
     with database.atomic():
         organisation = user.organisation
         if organisation is None:
-            organisation = accounts.get_or_create_organisation(data["name"], "farm",
-                                                               division_code=data["county_code"])
+            organisation = accounts.create_own_organisation(data["name"], "farm", division_code=data["county_code"],
+                                                            suffix=user.display_name or user.username)
         if Farm.get_or_none((Farm.organisation == organisation) & (Farm.name == data["name"])):
             raise Conflict(_("A farm with this name exists already."), {"name": _("Already taken.")})
         farm = Farm.create(organisation=organisation, name=data["name"], county=data["county_code"],
@@ -155,6 +159,97 @@ def add_member(farm, user, role):
         member.role = role
         member.save()
     return member
+
+
+# ---------------------------------------------------------------- people on a farm
+
+def _live_invitation():
+    return (FarmInvitation.state == "pending") & (FarmInvitation.expires_at > utcnow())
+
+
+def invite_to_farm(user, farm, username, role="worker"):
+    """An owner invites a farmer to work on the farm (worker) or to own it with them (owner)."""
+    require(access_to(user, farm), Access.MANAGE)
+    if role not in ("owner", "worker"):
+        raise ValidationError(_("Some fields need correcting."), {"role": _("owner or worker")})
+    invitee = accounts.find_user(username)
+    if invitee.role != "farmer":
+        raise ValidationError(_("Only farmers work on farms."), {"username": _("Not a farmer.")})
+    with database.atomic():
+        if FarmMember.select().where((FarmMember.farm == farm) & (FarmMember.user == invitee)).exists():
+            raise Conflict(_("This user is already a member."), {"username": _("Already a member.")})
+        if FarmInvitation.select().where((FarmInvitation.farm == farm) & (FarmInvitation.invitee == invitee)
+                                         & _live_invitation()).exists():
+            raise Conflict(_("This user has been invited already."), {"username": _("Already invited.")})
+        return FarmInvitation.create(farm=farm, invitee=invitee, role=role, invited_by=user,
+                                     expires_at=utcnow() + dt.timedelta(days=accounts.INVITATION_DAYS))
+
+
+def farm_invitations(user, farm):
+    """The farm's open invitations (for those who manage it)."""
+    require(access_to(user, farm), Access.MANAGE)
+    return list(FarmInvitation.select(FarmInvitation, accounts.User)
+                .join(accounts.User, on=FarmInvitation.invitee)
+                .where((FarmInvitation.farm == farm) & _live_invitation())
+                .order_by(FarmInvitation.created_at.desc()))
+
+
+def organisation_invitations_for(user):
+    """Invitations into organisations, for the farmer's home page."""
+    return accounts.invitations_for(user) if user is not None else []
+
+
+def farm_invitations_for(user):
+    """The open invitations ``user`` may answer, newest first."""
+    if user is None:
+        return []
+    return list(FarmInvitation.select(FarmInvitation, Farm).join(Farm)
+                .where((FarmInvitation.invitee == user) & _live_invitation())
+                .order_by(FarmInvitation.created_at.desc()))
+
+
+def _open_farm_invitation(user, invitation_id):
+    invitation = FarmInvitation.get_or_none(FarmInvitation.id == invitation_id)
+    if invitation is None or user is None or invitation.invitee_id != user.id:
+        raise Denied(404, "invitation not found")
+    if invitation.state != "pending" or invitation.expires_at <= utcnow():
+        raise Conflict(_("This invitation is no longer open."), {"invitation": _("Answered, withdrawn or expired.")})
+    return invitation
+
+
+def answer_farm_invitation(user, invitation_id, accept):
+    """The invitee accepts (and becomes a member in the invited role) or declines."""
+    with database.atomic():
+        invitation = _open_farm_invitation(user, invitation_id)
+        if accept:
+            add_member(invitation.farm, user, invitation.role)
+        invitation.state, invitation.answered_at = ("accepted" if accept else "declined"), utcnow()
+        invitation.save()
+    return invitation
+
+
+def revoke_farm_invitation(user, invitation_id):
+    invitation = FarmInvitation.get_or_none(FarmInvitation.id == invitation_id)
+    if invitation is None or access_to(user, invitation.farm) < Access.MANAGE:
+        raise Denied(404, "invitation not found")
+    if invitation.state != "pending":
+        raise Conflict(_("This invitation is no longer open."), {"invitation": _("Answered, withdrawn or expired.")})
+    invitation.state, invitation.answered_at = "revoked", utcnow()
+    invitation.save()
+    return invitation
+
+
+def remove_member(user, farm, member_user_id):
+    """An owner removes someone from the farm; the last owner stays."""
+    require(access_to(user, farm), Access.MANAGE)
+    with database.atomic():
+        member = FarmMember.get_or_none((FarmMember.farm == farm) & (FarmMember.user == member_user_id))
+        if member is None:
+            raise Denied(404, "member not found")
+        owners = FarmMember.select().where((FarmMember.farm == farm) & (FarmMember.role == "owner")).count()
+        if member.role == "owner" and owners <= 1:
+            raise Conflict(_("A farm keeps at least one owner."), {"user": _("The last owner.")})
+        FarmMember.delete().where(FarmMember.id == member.id).execute()
 
 
 def farm_certifications(farm):

@@ -1,12 +1,13 @@
 """Farmer pages: dashboard, farm -> plot -> planting, adding logs, log history."""
 import datetime as dt
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from farms import service
 from farms.forms import (ACTIVITY_LABELS, CERTIFICATION_LABELS, INPUT_CATEGORY_LABELS, LOG_KIND_BADGES, LOG_KIND_LABELS,
-                         PLOT_KIND_LABELS, START_METHOD_LABELS, FarmForm, LogForm, PlantingForm, PlotForm)
+                         PLOT_KIND_LABELS, START_METHOD_LABELS, FarmForm, FarmInvitationForm, LogForm, PlantingForm,
+                         PlotForm)
 from farms.models import LOG_KINDS
 from web import divisions
 from web.fields import from_utc_naive, local_zone
@@ -48,6 +49,8 @@ def dashboard():
     logs = list(service.logs_query(g.user).limit(10))
     alerts = service.open_alerts(g.user, limit=20)
     return render_template("farms/dashboard.html", farms=farms, logs=logs, alerts=alerts,
+                           farm_invitations=service.farm_invitations_for(g.user),
+                           org_invitations=service.organisation_invitations_for(g.user),
                            log_plots=service.plots_of_logs(logs), can_create=can_create_farm(g.user))
 
 
@@ -73,7 +76,7 @@ def farm_new():
 
 
 @bp.get("/farms/<int:farm_id>")
-def farm_page(farm_id):
+def farm_page(farm_id, invite_form=None, status=200):
     farm = service.get_farm(g.user, farm_id)
     access = service.access_to(g.user, farm)
     logs = list(service.logs_query(g.user, farm=farm).limit(10))
@@ -81,7 +84,44 @@ def farm_page(farm_id):
                            access=access, Access=Access, logs=logs, log_plots=service.plots_of_logs(logs),
                            certifications=service.farm_certifications(farm),
                            members=service.farm_members(farm),
-                           county=divisions.full_name(farm.county_code))
+                           invitations=service.farm_invitations(g.user, farm) if access >= Access.MANAGE else [],
+                           invite_form=invite_form or FarmInvitationForm(),
+                           county=divisions.full_name(farm.county_code)), status
+
+
+@bp.post("/farms/<int:farm_id>/invitations")
+def invite(farm_id):
+    farm = service.get_farm(g.user, farm_id, Access.MANAGE)
+    form = FarmInvitationForm()
+    done = submit(form, lambda: service.invite_to_farm(g.user, farm, form.username.data, form.role.data),
+                  lambda invitation: _("%(user)s has been invited.", user=invitation.invitee.username),
+                  lambda invitation: url_for("farms.farm_page", farm_id=farm.id) + "#people")
+    return done or farm_page(farm_id, invite_form=form, status=422)
+
+
+@bp.post("/farms/<int:farm_id>/invitations/<int:invitation_id>/revoke")
+def revoke_invitation(farm_id, invitation_id):
+    service.revoke_farm_invitation(g.user, invitation_id)
+    flash(_("The invitation has been withdrawn."), "info")
+    return redirect(url_for("farms.farm_page", farm_id=farm_id) + "#people")
+
+
+@bp.post("/farms/<int:farm_id>/members/<int:user_id>/remove")
+def remove_member(farm_id, user_id):
+    farm = service.get_farm(g.user, farm_id, Access.MANAGE)
+    service.remove_member(g.user, farm, user_id)
+    flash(_("Removed from the farm."), "info")
+    return redirect(url_for("farms.farm_page", farm_id=farm.id) + "#people")
+
+
+@bp.post("/farm-invitations/<int:invitation_id>/<any(accept, decline):answer>")
+def answer_invitation(invitation_id, answer):
+    invitation = service.answer_farm_invitation(g.user, invitation_id, accept=answer == "accept")
+    if answer == "accept":
+        flash(_("You now work on %(farm)s.", farm=invitation.farm.name), "info")
+        return redirect(url_for("farms.farm_page", farm_id=invitation.farm_id))
+    flash(_("The invitation has been declined."), "info")
+    return redirect(url_for("farms.dashboard"))
 
 
 @bp.route("/farms/<int:farm_id>/edit", methods=["GET", "POST"])

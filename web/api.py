@@ -7,7 +7,12 @@ from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from web.accounts import service as accounts
+from web.accounts.forms import InvitationForm
+from web.accounts.models import Organisation
 from web.db import ValidationError
+from web.fields import from_utc_naive
+from web.permissions import Denied
 from web.security import csrf
 
 PREFIX = "/api/v1"
@@ -71,8 +76,76 @@ def me():
     return jsonify({
         "id": user.id, "username": user.username, "display_name": user.display_name,
         "role": user.role, "organisation_id": user.organisation_id,
+        "organisation_role": user.organisation_role if user.organisation_id else None,
         "division_code": user.division_code, "locale": user.locale,
     })
+
+
+# --------------------------------------------------------------- organisations and invitations
+
+def organisation_json(organisation):
+    return {"id": organisation.id, "name": organisation.name, "kind": organisation.kind,
+            "division_code": organisation.division_code}
+
+
+def invitation_json(invitation):
+    return {"id": invitation.id, "organisation": organisation_json(invitation.organisation),
+            "username": invitation.invitee.username, "role": invitation.role, "state": invitation.state,
+            "created_at": from_utc_naive(invitation.created_at).isoformat(),
+            "expires_at": from_utc_naive(invitation.expires_at).isoformat()}
+
+
+def _organisation(organisation_id):
+    organisation = Organisation.get_or_none(Organisation.id == organisation_id)
+    if organisation is None or not (accounts.manages_organisation(g.user, organisation.id)
+                                    or g.user.organisation_id == organisation.id):
+        raise Denied(404, "organisation not found")
+    return organisation
+
+
+@bp.get("/organisations/<int:organisation_id>/members")
+def organisation_members(organisation_id):
+    organisation = _organisation(organisation_id)
+    return jsonify({"organisation": organisation_json(organisation), "items": [
+        {"id": u.id, "username": u.username, "display_name": u.display_name, "role": u.role,
+         "organisation_role": u.organisation_role} for u in accounts.organisation_members(organisation)]})
+
+
+@bp.get("/organisations/<int:organisation_id>/invitations")
+def organisation_invitations(organisation_id):
+    organisation = _organisation(organisation_id)
+    if not accounts.manages_organisation(g.user, organisation.id):
+        raise Denied(403, "only the organisation's managers see its invitations")
+    return jsonify({"items": [invitation_json(i) for i in accounts.invitations_of_organisation(organisation)]})
+
+
+@bp.post("/organisations/<int:organisation_id>/invitations")
+def invite(organisation_id):
+    organisation = _organisation(organisation_id)
+    data = validated(InvitationForm, json_body())
+    invitation = accounts.invite(g.user, organisation, data["username"], data["role"] or "member")
+    return jsonify(invitation_json(invitation)), 201
+
+
+@bp.delete("/invitations/<int:invitation_id>")
+def revoke_invitation(invitation_id):
+    accounts.revoke_invitation(g.user, invitation_id)
+    return "", 204
+
+
+@bp.get("/invitations")
+def my_invitations():
+    return jsonify({"items": [invitation_json(i) for i in accounts.invitations_for(g.user)]})
+
+
+@bp.post("/invitations/<int:invitation_id>/accept")
+def accept_invitation(invitation_id):
+    return jsonify(invitation_json(accounts.accept_invitation(g.user, invitation_id)))
+
+
+@bp.post("/invitations/<int:invitation_id>/decline")
+def decline_invitation(invitation_id):
+    return jsonify(invitation_json(accounts.decline_invitation(g.user, invitation_id)))
 
 
 def openapi_document():

@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, StringField, SubmitField
+from wtforms import PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from web.forms import Form
@@ -22,3 +22,10 @@ class PasswordForm(Form):
 class TokenForm(Form):
     name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=64)])
     submit = SubmitField(_l("Create token"))
+
+
+class InvitationForm(Form):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    role = SelectField(_l("Role"), choices=[("member", _l("Member")), ("manager", _l("Manager"))],
+                       default="member")
+    submit = SubmitField(_l("Invite"))

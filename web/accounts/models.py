@@ -8,6 +8,9 @@ from web.divisions import Division
 
 ORGANISATION_KINDS = ("farm", "cooperative", "processor", "logistics", "retailer", "lab", "bureau")
 ROLES = ("admin", "farmer", "operator", "inspector", "bureau")
+# A user's standing in their organisation: managers invite others into it.
+ORGANISATION_ROLES = ("manager", "member")
+INVITATION_STATES = ("pending", "accepted", "declined", "revoked")
 
 
 def utcnow():
@@ -28,6 +31,7 @@ class User(BaseModel):
     display_name = pw.CharField(max_length=64, default="")
     role = pw.CharField(max_length=16)
     organisation = pw.ForeignKeyField(Organisation, null=True, backref="members")
+    organisation_role = pw.CharField(max_length=8, default="member")
     # A bureau user sees only the farms inside this division.
     division = pw.ForeignKeyField(Division, null=True, column_name="division_code")
     locale = pw.CharField(max_length=8, null=True)
@@ -49,3 +53,16 @@ class ApiToken(BaseModel):
     created_at = pw.DateTimeField(default=utcnow)
     last_used_at = pw.DateTimeField(null=True)
     revoked_at = pw.DateTimeField(null=True)
+
+
+class Invitation(BaseModel):
+    """An organisation's manager asks a user to join it; nobody joins an organisation otherwise."""
+
+    organisation = pw.ForeignKeyField(Organisation, backref="invitations", on_delete="CASCADE")
+    invitee = pw.ForeignKeyField(User, backref="invitations", on_delete="CASCADE")
+    role = pw.CharField(max_length=8)  # one of ORGANISATION_ROLES
+    invited_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    state = pw.CharField(max_length=10, default="pending")
+    created_at = pw.DateTimeField(default=utcnow)
+    expires_at = pw.DateTimeField()
+    answered_at = pw.DateTimeField(null=True)

@@ -5,9 +5,13 @@ import secrets
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from web.accounts.models import ORGANISATION_KINDS, ROLES, ApiToken, Organisation, User, utcnow
+from flask_babel import gettext as _
+
+from web.accounts.models import (ORGANISATION_KINDS, ORGANISATION_ROLES, ROLES, ApiToken, Invitation, Organisation,
+                                 User, utcnow)
 from web.db import Conflict, ValidationError, database
 from web.divisions import Division
+from web.permissions import Denied
 
 TOKEN_PREFIX = "fk_"
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
@@ -28,13 +32,33 @@ def create_organisation(name, kind, division_code=None, contact_phone=""):
 
 
 def get_or_create_organisation(name, kind, **kwargs):
+    """For loading fixed data (the demo): never for a name a user typed, which could name
+    somebody else's organisation."""
     org = Organisation.get_or_none(Organisation.name == name)
     return org or create_organisation(name, kind, **kwargs)
 
 
+def create_own_organisation(name, kind, division_code=None, suffix=""):
+    """A new organisation named ``name``, or, when that name is taken, a free variant of it
+    (``name（suffix）``, then numbered): a name never leads into an existing organisation."""
+    candidates = [name]
+    if suffix:
+        candidates.append(f"{name}（{suffix}）")
+    candidates += [f"{name}（{suffix or 'new'} {n}）" for n in range(2, 100)]
+    for candidate in candidates:
+        candidate = candidate[:120]
+        if not Organisation.select().where(Organisation.name == candidate).exists():
+            return Organisation.create(name=candidate, kind=kind, division=division_code)
+    raise Conflict("an organisation with this name exists", {"name": "already taken"})
+
+
 def create_user(username, password, role, display_name="", organisation=None,
-                division_code=None, locale=None):
+                division_code=None, locale=None, organisation_role="manager"):
+    """Create a user (administrators and fixed data only); placed in an organisation,
+    they manage it unless ``organisation_role`` says "member"."""
     errors = {}
+    if organisation_role not in ORGANISATION_ROLES:
+        errors["organisation_role"] = f"one of {', '.join(ORGANISATION_ROLES)}"
     if role not in ROLES:
         errors["role"] = f"one of {', '.join(ROLES)}"
     if len(password or "") < MIN_PASSWORD_LENGTH:
@@ -53,6 +77,7 @@ def create_user(username, password, role, display_name="", organisation=None,
             raise Conflict("this username is taken", {"username": "already taken"})
         return User.create(username=username, password_hash=hash_password(password), role=role,
                            display_name=display_name, organisation=organisation,
+                           organisation_role=organisation_role,
                            division=division_code, locale=locale)
 
 
@@ -129,3 +154,111 @@ def revoke_token(user, token_id):
                       & ApiToken.revoked_at.is_null())
                .execute())
     return bool(updated)
+
+
+# ---------------------------------------------------------------- organisations and invitations
+
+INVITATION_DAYS = 14
+
+
+def manages_organisation(user, organisation_id):
+    """Administrators manage every organisation; others the one they belong to as a manager."""
+    if user is None or organisation_id is None:
+        return False
+    return user.role == "admin" or (user.organisation_id == organisation_id
+                                    and user.organisation_role == "manager")
+
+
+def organisation_members(organisation):
+    return list(User.select().where((User.organisation == organisation) & (User.active == True))  # noqa: E712
+                .order_by(User.organisation_role, User.username))
+
+
+def _live(query_model):
+    return (query_model.state == "pending") & (query_model.expires_at > utcnow())
+
+
+def invitations_of_organisation(organisation):
+    return list(Invitation.select(Invitation, User).join(User, on=Invitation.invitee)
+                .where((Invitation.organisation == organisation) & _live(Invitation))
+                .order_by(Invitation.created_at.desc()))
+
+
+def invitations_for(user):
+    """The live invitations ``user`` may answer, newest first."""
+    return list(Invitation.select(Invitation, Organisation).join(Organisation)
+                .where((Invitation.invitee == user) & _live(Invitation))
+                .order_by(Invitation.created_at.desc()))
+
+
+def find_user(username, field="username"):
+    """The active user named ``username``, or a ValidationError on ``field``."""
+    user = User.get_or_none((User.username == (username or "").strip()) & (User.active == True))  # noqa: E712
+    if user is None:
+        raise ValidationError(_("There is no such user."), {field: _("Unknown username.")})
+    return user
+
+
+def invite(inviter, organisation, username, role="member"):
+    """``inviter`` (a manager of ``organisation``) invites the user ``username`` to join it."""
+    if organisation is None or not manages_organisation(inviter, organisation.id):
+        raise Denied(403, _("Only a manager of the organisation may invite people into it."))
+    if role not in ORGANISATION_ROLES:
+        raise ValidationError(_("Some fields need correcting."), {"role": _("manager or member")})
+    invitee = find_user(username)
+    if invitee.role == "admin":
+        raise ValidationError(_("Administrators belong to no organisation."), {"username": _("An administrator.")})
+    if invitee.organisation_id == organisation.id:
+        raise Conflict(_("This user is already a member."), {"username": _("Already a member.")})
+    if invitee.organisation_id is not None:
+        raise Conflict(_("This user belongs to another organisation."), {"username": _("In another organisation.")})
+    with database.atomic():
+        if Invitation.select().where((Invitation.organisation == organisation) & (Invitation.invitee == invitee)
+                                     & _live(Invitation)).exists():
+            raise Conflict(_("This user has been invited already."), {"username": _("Already invited.")})
+        return Invitation.create(organisation=organisation, invitee=invitee, role=role, invited_by=inviter,
+                                 expires_at=utcnow() + dt.timedelta(days=INVITATION_DAYS))
+
+
+def _invitation_for(user, invitation_id):
+    invitation = Invitation.get_or_none(Invitation.id == invitation_id)
+    if invitation is None or user is None or invitation.invitee_id != user.id:
+        raise Denied(404, "invitation not found")
+    if invitation.state != "pending" or invitation.expires_at <= utcnow():
+        raise Conflict(_("This invitation is no longer open."), {"invitation": _("Answered, withdrawn or expired.")})
+    return invitation
+
+
+def accept_invitation(user, invitation_id):
+    """The invitee joins the organisation (one organisation per user)."""
+    with database.atomic():
+        invitation = _invitation_for(user, invitation_id)
+        fresh = User.get_by_id(user.id)
+        if fresh.organisation_id is not None and fresh.organisation_id != invitation.organisation_id:
+            raise Conflict(_("You belong to another organisation."), {"invitation": _("In another organisation.")})
+        User.update(organisation=invitation.organisation_id, organisation_role=invitation.role) \
+            .where(User.id == user.id).execute()
+        user.organisation_id, user.organisation_role = invitation.organisation_id, invitation.role
+        invitation.state, invitation.answered_at = "accepted", utcnow()
+        invitation.save()
+    return invitation
+
+
+def decline_invitation(user, invitation_id):
+    with database.atomic():
+        invitation = _invitation_for(user, invitation_id)
+        invitation.state, invitation.answered_at = "declined", utcnow()
+        invitation.save()
+    return invitation
+
+
+def revoke_invitation(user, invitation_id):
+    """A manager withdraws an invitation that has not been answered."""
+    invitation = Invitation.get_or_none(Invitation.id == invitation_id)
+    if invitation is None or not manages_organisation(user, invitation.organisation_id):
+        raise Denied(404, "invitation not found")
+    if invitation.state != "pending":
+        raise Conflict(_("This invitation is no longer open."), {"invitation": _("Answered, withdrawn or expired.")})
+    invitation.state, invitation.answered_at = "revoked", utcnow()
+    invitation.save()
+    return invitation

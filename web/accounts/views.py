@@ -7,8 +7,10 @@ from flask_babel import lazy_gettext as _l
 
 from web import security
 from web.accounts import service
-from web.accounts.forms import LoginForm, PasswordForm, TokenForm
-from web.db import ValidationError
+from web.accounts.forms import InvitationForm, LoginForm, PasswordForm, TokenForm
+from web.db import Conflict, ValidationError
+from web.fields import from_utc_naive
+from web.forms import apply_errors
 
 bp = Blueprint("accounts", __name__)
 
@@ -18,7 +20,7 @@ ROLE_LABELS = {"admin": _l("Administrator"), "farmer": _l("Farmer"), "operator":
 
 @bp.app_context_processor
 def _role_labels():
-    return {"ROLE_LABELS": ROLE_LABELS}
+    return {"ROLE_LABELS": ROLE_LABELS, "local_time": from_utc_naive}
 
 
 def _safe_next(target):
@@ -97,6 +99,7 @@ def account():
 
     return render_template("accounts/account.html", password_form=password_form,
                            can_edit_advice=can_edit_advice(g.user),
+                           invitations=service.invitations_for(g.user),
                            token_form=token_form, new_token=new_token,
                            tokens=service.tokens_of(g.user))
 
@@ -109,3 +112,53 @@ def revoke_token(token_id):
         abort(404)
     flash(_("The token has been revoked."), "info")
     return redirect(url_for("accounts.account"))
+
+
+@bp.route("/organisation", methods=["GET", "POST"])
+def organisation():
+    """The signed-in user's organisation: its people, and (for managers) inviting more."""
+    if g.user is None:
+        abort(401)
+    organisation = g.user.organisation
+    if organisation is None:
+        abort(404)
+    manages = service.manages_organisation(g.user, organisation.id)
+    form = InvitationForm()
+    status = 200
+    if manages and form.validate_on_submit():
+        try:
+            invitation = service.invite(g.user, organisation, form.username.data, form.role.data)
+        except (ValidationError, Conflict) as e:
+            apply_errors(form, e)
+            status = 422
+        else:
+            flash(_("%(user)s has been invited. They accept the invitation on their account page.",
+                    user=invitation.invitee.username), "info")
+            return redirect(url_for("accounts.organisation"))
+    elif form.errors:
+        status = 422
+    return render_template("accounts/organisation.html", organisation=organisation, manages=manages, form=form,
+                           members=service.organisation_members(organisation),
+                           invitations=service.invitations_of_organisation(organisation) if manages else []), status
+
+
+@bp.post("/invitations/<int:invitation_id>/<any(accept, decline):answer>")
+def answer_invitation(invitation_id, answer):
+    if g.user is None:
+        abort(401)
+    if answer == "accept":
+        invitation = service.accept_invitation(g.user, invitation_id)
+        flash(_("You have joined %(organisation)s.", organisation=invitation.organisation.name), "info")
+    else:
+        service.decline_invitation(g.user, invitation_id)
+        flash(_("The invitation has been declined."), "info")
+    return redirect(_safe_next(request.form.get("next")) or url_for("accounts.account"))
+
+
+@bp.post("/invitations/<int:invitation_id>/revoke")
+def revoke_invitation(invitation_id):
+    if g.user is None:
+        abort(401)
+    service.revoke_invitation(g.user, invitation_id)
+    flash(_("The invitation has been withdrawn."), "info")
+    return redirect(url_for("accounts.organisation"))

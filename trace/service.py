@@ -212,9 +212,27 @@ def _base_document(batch, event_type, biz_step, when, organisation, user, place)
     }
 
 
+def _standing_events(batch):
+    """The batch's events that stand: not declared erroneous, and not the declarations themselves."""
+    declared = Event.select(Event.event_id).where((Event.batch == batch) & (Event.kind == "error_declaration"))
+    return Event.select().where((Event.batch == batch) & (Event.kind == "event") & Event.event_id.not_in(declared))
+
+
 def _last_event_time(batch):
-    last = Event.select(Event.event_time).where(Event.batch == batch).order_by(Event.event_time.desc()).first()
+    """The earliest time a new event of ``batch`` may have: that of its latest standing event
+    (an event declared erroneous sets nothing, so a wrong time can always be corrected away)."""
+    last = _standing_events(batch).order_by(Event.event_time.desc()).first()
     return last.event_time if last else None
+
+
+def _correction_window(event):
+    """(earliest, latest) UTC time a correction of ``event`` may give it: between the standing events
+    just before and after it, so a correction neither reorders the journey nor reaches into a later
+    holder's period (a former holder cannot freeze the batch by moving its event past the others)."""
+    others = _standing_events(event.batch_id).where(Event.id != event.id)
+    before = others.where(Event.event_time < event.event_time).order_by(Event.event_time.desc()).first()
+    after = others.where(Event.event_time > event.event_time).order_by(Event.event_time).first()
+    return (before.event_time if before else None), (after.event_time if after else None)
 
 
 def _organisation_for(user, batch, acting):
@@ -362,10 +380,20 @@ def correct_event(user, event, data, reason="incorrect_data"):
     acting = acting_organisations(user)
     if user.role != "admin" and event.organisation_id not in acting:
         raise Denied(403, _("Only the organisation that recorded an event may correct it."))
-    if Event.select().where((Event.event_id == event.event_id) & (Event.kind == "error_declaration")).exists():
-        raise Conflict(_("This event has already been corrected."), {"event": _("Already corrected.")})
     original = json.loads(event.document)
     with database.atomic():
+        batch = _locked(event.batch_id)
+        if Event.select().where((Event.event_id == event.event_id) & (Event.kind == "error_declaration")).exists():
+            raise Conflict(_("This event has already been corrected."), {"event": _("Already corrected.")})
+        earliest, latest = _correction_window(event)
+        if "event_time" in data:
+            _check_time(data["event_time"], earliest)
+            if latest is not None and to_utc_naive(data["event_time"]) > latest:
+                raise ValidationError(_("A correction cannot move an event past the batch's later events."),
+                                      {"event_time": _("Too late for this batch.")})
+        if "quantity" in data and not (_positive(data["quantity"]) and data["quantity"] <= batch.quantity + 1e-9):
+            raise ValidationError(_("The quantity must be above zero and at most what the batch holds."),
+                                  {"quantity": _("At most %(q)g %(unit)s.", q=batch.quantity, unit=batch.unit)})
         corrected = dict(original)
         corrected["eventID"] = f"urn:uuid:{uuid.uuid4()}"
         for key, value in data.items():

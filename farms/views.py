@@ -9,7 +9,7 @@ from farms.forms import (ACTIVITY_LABELS, CERTIFICATION_LABELS, INPUT_CATEGORY_L
                          PLOT_KIND_LABELS, START_METHOD_LABELS, FarmForm, LogForm, PlantingForm, PlotForm)
 from farms.models import LOG_KINDS
 from web import divisions
-from web.fields import from_utc_naive, local_zone
+from web.clock import from_utc_naive, local_zone
 from web.forms import submit
 from web.permissions import Access, can_create_farm
 

@@ -36,9 +36,9 @@ from farms.models import CROP_CATEGORIES, PLOT_KINDS, Alert, Crop, Planting, Plo
 from sensors import service
 from sensors.metrics import METRICS, unit_label
 from sensors.models import AlarmRule, AlarmState, DailyRecord, Device, Rollup
-from web.accounts.models import utcnow
+from web.clock import utcnow
 from web.db import ValidationError, database, is_postgres
-from web.fields import from_utc_naive, local_zone, to_utc_naive
+from web.clock import from_utc_naive, local_zone, to_utc_naive
 from web.permissions import Access, Denied
 from web.scheduler import register
 

@@ -21,7 +21,7 @@ from trace.models import Batch, BatchLink
 from web import divisions, permissions
 from web.api import PREFIX
 from web.db import Conflict, ValidationError
-from web.fields import from_utc_naive, local_zone
+from web.clock import from_utc_naive, local_zone
 from web.forms import apply_errors, submit
 from web.permissions import Access
 

@@ -8,9 +8,9 @@ from flask_babel import gettext as _
 from weather import advice, demo, notify, service
 from weather.forms import CHANNEL_LABELS, LEVEL_LABELS, AdviceForm, FeedForm, PreferencesForm
 from weather.models import AdviceRule, Feed
-from web.accounts.models import utcnow
+from web.clock import as_utc, utcnow
 from web.db import ValidationError
-from web.fields import from_utc_naive
+from web.clock import from_utc_naive
 from web.forms import apply_errors
 from web import permissions
 from web.permissions import roles_required
@@ -48,9 +48,7 @@ def demo_cap(slug):
 
 
 def _now():
-    import datetime as dt
-
-    return dt.datetime.now(dt.timezone.utc)
+    return as_utc(utcnow())
 
 
 # ---------------------------------------------------------------- warnings

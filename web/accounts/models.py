@@ -1,17 +1,12 @@
 """Organisations, users and their API tokens."""
-import datetime as dt
-
 import peewee as pw
 
+from web.clock import utcnow
 from web.db import BaseModel
 from web.divisions import Division
 
 ORGANISATION_KINDS = ("farm", "cooperative", "processor", "logistics", "retailer", "lab", "bureau")
 ROLES = ("admin", "farmer", "operator", "inspector", "bureau")
-
-
-def utcnow():
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 class Organisation(BaseModel):

@@ -5,7 +5,8 @@ import secrets
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from web.accounts.models import ORGANISATION_KINDS, ROLES, ApiToken, Organisation, User, utcnow
+from web.accounts.models import ORGANISATION_KINDS, ROLES, ApiToken, Organisation, User
+from web.clock import utcnow
 from web.db import Conflict, ValidationError, database
 from web.divisions import Division
 

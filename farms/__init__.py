@@ -5,6 +5,7 @@ from web.registry import Domain
 
 DOMAIN = Domain(
     name="farms",
+    demo_loader="farms.demo:load",
     models="farms.models",
     openapi=Path(__file__).resolve().parent / "openapi.yaml",
     reference_loaders=("farms.service:load_catalogues",),

@@ -5,6 +5,7 @@ from web.registry import Domain
 
 DOMAIN = Domain(
     name="sensors",
+    demo_loader="sensors.demo:load",
     models="sensors.models",
     openapi=Path(__file__).resolve().parent / "openapi.yaml",
     blueprints=("sensors_api", "sensors"),

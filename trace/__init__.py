@@ -5,6 +5,7 @@ from web.registry import Domain
 
 DOMAIN = Domain(
     name="trace",
+    demo_loader="trace.demo:load",
     models="trace.models",
     openapi=Path(__file__).resolve().parent / "openapi.yaml",
     blueprints=("trace_api", "trace"),

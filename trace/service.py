@@ -21,7 +21,7 @@ from farms import service as farms
 from sensors import service as sensors
 from trace import digital_link
 from trace.models import Attachment, Batch, BatchLink, Event, Inspection, Scan
-from web import permissions
+from trace import permissions
 from web.accounts.models import Organisation
 from web.clock import utcnow
 from web.db import Conflict, ValidationError, database, is_postgres

@@ -3,6 +3,7 @@ from web.registry import Domain
 
 DOMAIN = Domain(
     name="weather",
+    demo_loader="weather.demo:load",
     models="weather.models",
     reference_loaders=("weather.advice:load_rules",),
     blueprints=("weather",),

@@ -7,6 +7,7 @@ adds nothing.
 import datetime as dt
 from xml.sax.saxutils import escape
 
+from weather import service
 from web.clock import local_zone
 
 
@@ -113,3 +114,8 @@ def atom_index(base_url, now):
   <updated>{updated}</updated>{entries}
 </feed>
 """
+
+
+def load(now, users, summary):
+    """The demo adds the app's own feed of these warnings (no internet needed)."""
+    service.add_feed("江西省气象预警（演示，本地）", service.demo_feed_url(), "atom", 300)

@@ -93,10 +93,7 @@ def account():
             return redirect(url_for("accounts.account"))
     elif token_form.submit.data and token_form.validate_on_submit():
         new_token, _record = service.create_token(g.user, token_form.name.data)
-    from web.permissions import can_edit_advice
-
     return render_template("accounts/account.html", password_form=password_form,
-                           can_edit_advice=can_edit_advice(g.user),
                            token_form=token_form, new_token=new_token,
                            tokens=service.tokens_of(g.user))
 

@@ -8,7 +8,7 @@ from farms import service
 from farms.forms import FarmForm, FarmInvitationForm, LogForm, PlantingForm, PlotForm
 from farms.models import LOG_KINDS, MU_IN_M2
 from web.api import ApiError, api_blueprint, json_body, paginated, validated
-from web.fields import from_utc_naive
+from web.clock import from_utc_naive
 from web.permissions import Access
 
 bp = api_blueprint("farms_api", __name__)

@@ -1,7 +1,8 @@
 """Farm management models, after farmOS: farm -> plot -> planting, and the farm log."""
 import peewee as pw
 
-from web.accounts.models import Organisation, User, utcnow
+from web.accounts.models import Organisation, User
+from web.clock import utcnow
 from web.db import BaseModel
 from web.divisions import Division
 

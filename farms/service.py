@@ -15,9 +15,9 @@ from farms.models import (ALERT_LEVELS, ALERT_SOURCES, LOG_KINDS, MU_IN_M2, Aler
                           FarmInvitation, FarmMember, InputProduct, Log, LogPlot, Planting, Plot)
 from web import divisions
 from web.accounts import service as accounts
-from web.accounts.models import utcnow
+from web.clock import utcnow
 from web.db import Conflict, ValidationError, database
-from web.fields import to_utc_naive
+from web.clock import to_utc_naive
 from web.permissions import Access, Denied, farm_access, farm_scope, require
 
 # ---------------------------------------------------------------- access
@@ -456,7 +456,7 @@ def logs_query(user, farm=None, plot=None, kind=None, since=None, until=None):
 
 
 def _local_midnight_utc(day):
-    from web.fields import local_zone
+    from web.clock import local_zone
 
     return to_utc_naive(dt.datetime.combine(day, dt.time(), tzinfo=local_zone()))
 

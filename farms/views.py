@@ -10,7 +10,7 @@ from farms.forms import (ACTIVITY_LABELS, CERTIFICATION_LABELS, INPUT_CATEGORY_L
                          PlotForm)
 from farms.models import LOG_KINDS
 from web import divisions
-from web.fields import from_utc_naive, local_zone
+from web.clock import from_utc_naive, local_zone
 from web.forms import submit
 from web.permissions import Access, can_create_farm
 

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from sensors import simulation  # noqa: E402
 
 DEMO_STATIONS = {"demo-xf-greenhouse": "greenhouse", "demo-nf-greenhouse": "greenhouse",
-                 "demo-xf-orchard-soil": "soil"}  # uid: simulation profile (web/demo.py STATIONS)
+                 "demo-xf-orchard-soil": "soil"}  # uid: simulation profile (sensors/demo.py STATIONS)
 MAX_PACK = 10_000  # readings per request (the ingest limit)
 
 

@@ -18,7 +18,8 @@ Alerts go through ``farms.service.raise_alert`` with source "sensor" and these k
 ``device:{id}:{metric}:stuck``. Rule alarms are also queued for notification
 (``weather.notify``); device-health alerts only show on the dashboard.
 
-Importing this module registers the listeners and the jobs. Times are naive UTC.
+``init_app`` (called by ``sensors.init_app``) registers the listeners; importing this module
+registers the jobs. Times are naive UTC.
 """
 import csv
 import datetime as dt
@@ -36,9 +37,9 @@ from farms.models import CROP_CATEGORIES, PLOT_KINDS, Alert, Crop, Planting, Plo
 from sensors import service
 from sensors.metrics import METRICS, unit_label
 from sensors.models import AlarmRule, AlarmState, DailyRecord, Device, Rollup
-from web.accounts.models import utcnow
+from web.clock import utcnow
 from web.db import ValidationError, database, is_postgres
-from web.fields import from_utc_naive, local_zone, to_utc_naive
+from web.clock import from_utc_naive, local_zone, to_utc_naive
 from web.permissions import Access, Denied
 from web.scheduler import register
 
@@ -500,10 +501,13 @@ def check_rejections(device, rows):
         log.exception("rejection check failed for device %s", device.id)
 
 
-for _listener in (evaluate, check_rejections):
-    if not any(getattr(f, "__qualname__", None) == _listener.__qualname__
-               and getattr(f, "__module__", None) == __name__ for f in service.INGEST_LISTENERS):
-        service.INGEST_LISTENERS.append(_listener)
+def init_app(app):
+    """Register the two ingest listeners (once, however many apps are made); the jobs below
+    register themselves when this module is imported."""
+    for listener in (evaluate, check_rejections):
+        if not any(getattr(f, "__qualname__", None) == listener.__qualname__
+                   and getattr(f, "__module__", None) == __name__ for f in service.INGEST_LISTENERS):
+            service.INGEST_LISTENERS.append(listener)
 
 
 # ---------------------------------------------------------------- silent devices and stuck values

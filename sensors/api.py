@@ -4,7 +4,7 @@ import json
 from flask import current_app, jsonify, request
 from flask_babel import gettext as _
 
-from sensors import alarms, service  # noqa: F401  (alarms: registers its ingest listeners and jobs)
+from sensors import service
 from web.api import ApiError, api_blueprint
 from web.security import bearer_token
 

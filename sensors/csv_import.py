@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sensors import service
 from sensors.metrics import METRICS
+from web.clock import local_zone
 from web.db import ValidationError
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -39,7 +40,6 @@ CHUNK = service.MAX_READINGS  # readings per ingest call
 MAX_DETAILS = 10_000  # rejected / repeated entries kept in a report (all are counted)
 SCAN_ROWS = 100  # non-blank rows searched for the delimiter, the header and the first data row
 MAX_UNIT_ROWS = 3  # rows right after a header that hold units or processing (Campbell TOA5)
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 DELIMITERS = {",": ",", ";": ";", "\t": "\t", "comma": ",", "semicolon": ";", "tab": "\t"}
 TIME_KEYWORDS = ("auto", "iso", "epoch")
 
@@ -82,7 +82,7 @@ class Mapping:
     (seconds) or "auto" (each row read on its own: ISO 8601, 2026/11/29 08:00:00,
     29.11.2026 08:00, 11/29/2026 8:00 AM, 11/29/26 08:00:00 AM, 2026年11月29日 08:00,
     epoch seconds). Times without an offset are local to ``timezone`` (IANA name, or
-    a fixed offset such as "UTC+08:00"). ``header``: True, False or None to detect.
+    a fixed offset such as "UTC+08:00"; by default the TIMEZONE setting). ``header``: True, False or None to detect.
     ``delimiter``: ",", ";", "\\t" (or comma/semicolon/tab), None to detect.
     ``decimal``: ".", "," or None (a comma is a decimal mark only when it is not
     the delimiter). ``encoding``: None tries UTF-8 (BOM or not), then GB18030.
@@ -91,7 +91,7 @@ class Mapping:
     time_column: str | int
     columns: dict
     time_format: str = "auto"
-    timezone: str = DEFAULT_TIMEZONE
+    timezone: str = field(default_factory=lambda: local_zone().key)  # the TIMEZONE setting
     header: bool | None = None
     delimiter: str | None = None
     decimal: str | None = None

@@ -2,7 +2,7 @@
 import peewee as pw
 
 from farms.models import Farm, Log, Plot
-from web.accounts.models import utcnow
+from web.clock import utcnow
 from web.db import BaseModel
 
 

@@ -44,7 +44,6 @@ default empty), MQTT_SESSION_EXPIRY (seconds).
 """
 import json
 import logging
-import os
 import queue
 import signal
 import ssl
@@ -62,6 +61,7 @@ from paho.mqtt.properties import Properties
 from sensors import service
 from sensors.models import Device
 from web.db import ValidationError, database, is_postgres
+from web.settings import setting
 
 log = logging.getLogger(__name__)
 
@@ -98,11 +98,9 @@ def error_topic(farm_id, uid, prefix=""):
     return f"{_prefix(prefix)}farms/{farm_id}/devices/{uid}/error"
 
 
-def _setting(app, name, default):
-    value = app.config.get(name) if app is not None else None
-    if value in (None, ""):
-        value = os.environ.get(name)
-    return default if value in (None, "") else value
+def _setting(app, name):
+    """A setting from the app's config (without an app: its default or environment value, from web.settings)."""
+    return app.config[name] if app is not None else setting(name)
 
 
 def _broker(url):
@@ -190,12 +188,12 @@ class Worker:
                  batch_messages=BATCH_MESSAGES, batch_wait=BATCH_WAIT, receive_maximum=RECEIVE_MAXIMUM,
                  publish_errors=True, threads=None):
         self.app = app
-        self.url = url or _setting(app, "MQTT_URL", "mqtt://127.0.0.1:1883")
-        self.client_id = client_id or _setting(app, "MQTT_CLIENT_ID", DEFAULT_CLIENT_ID)
+        self.url = url or _setting(app, "MQTT_URL")
+        self.client_id = client_id or _setting(app, "MQTT_CLIENT_ID")
         self.prefix = _prefix(topic_prefix if topic_prefix is not None
-                              else _setting(app, "MQTT_TOPIC_PREFIX", ""))
+                              else _setting(app, "MQTT_TOPIC_PREFIX"))
         self.session_expiry = int(session_expiry if session_expiry is not None
-                                  else _setting(app, "MQTT_SESSION_EXPIRY", DEFAULT_SESSION_EXPIRY))
+                                  else _setting(app, "MQTT_SESSION_EXPIRY"))
         self.batch_messages = batch_messages
         self.batch_wait = batch_wait
         self.receive_maximum = min(int(receive_maximum), 65535)
@@ -204,7 +202,7 @@ class Worker:
         # another reads the next; SQLite has one writer at a time, so a second thread would only wait.
         self.threads = max(1, int(threads if threads is not None else (2 if is_postgres() else 1)))
         self.subscription = self.prefix + SUBSCRIPTION
-        self.max_bytes = int(_setting(app, "INGEST_MAX_BYTES", 4 * 1024 * 1024))
+        self.max_bytes = int(_setting(app, "INGEST_MAX_BYTES"))
         self._queue = queue.Queue()
         self._lock = threading.Lock()
         self._collect_lock = threading.Lock()

@@ -20,9 +20,9 @@ from flask_babel import gettext as _
 from farms import service as farms
 from sensors.metrics import METRICS, SATURATION, unit_label
 from sensors.models import Device, DeviceCredential, Reading, Rollup
-from web.accounts.models import utcnow
+from web.clock import utcnow
 from web.db import ValidationError, database, is_postgres
-from web.fields import from_utc_naive, to_utc_naive
+from web.clock import from_utc_naive, to_utc_naive
 from web.permissions import Access, Denied, require
 
 MAX_READINGS = 10_000

@@ -27,6 +27,9 @@ from sensors.metrics import METRICS
 
 TZ = dt.timezone(dt.timedelta(hours=8))  # Asia/Shanghai, no daylight saving
 DAY = 86400
+# The simulated farms lie in Jiangxi (about 115 °E): their days run on China Standard Time, whatever
+# the app's TIMEZONE, so a device's readings stay a pure function of its seed and the instant.
+SITE_UTC_OFFSET = 8 * 3600
 
 PROFILES = {
     "greenhouse": ("air_temperature", "air_humidity", "co2", "light", "soil_moisture", "soil_temperature"),
@@ -115,7 +118,7 @@ class Generator:
 
     @staticmethod
     def _local(seconds):
-        local = seconds + 8 * 3600
+        local = seconds + SITE_UTC_OFFSET
         index = int(local // DAY)
         return index, (local - index * DAY) / 3600.0
 

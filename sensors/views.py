@@ -19,9 +19,9 @@ from sensors.charts import RANGES, line_chart, window
 from sensors.forms import DEFAULT_METRICS, DeviceForm, csv_columns, csv_form, metric_label, unit_label
 from sensors.metrics import METRICS
 from sensors.models import DeviceCredential
-from web.accounts.models import utcnow
+from web.clock import utcnow
 from web.db import Conflict, ValidationError
-from web.fields import from_utc_naive, local_zone
+from web.clock import from_utc_naive, local_zone
 from web.forms import apply_errors
 from web.permissions import Access
 

@@ -9,7 +9,8 @@ from trace import service
 from trace.models import Event
 from web.api import ApiError, api_blueprint, json_body, paginated
 from web.db import ValidationError
-from web.fields import from_utc_naive, parse_timestamp
+from web.fields import parse_timestamp
+from web.clock import from_utc_naive
 from web.permissions import Denied
 
 bp = api_blueprint("trace_api", __name__)

@@ -32,7 +32,7 @@ from trace import service as trace
 from trace.models import Event
 from web.accounts.models import Organisation
 from web.db import ValidationError, database
-from web.fields import local_zone
+from web.clock import local_zone
 from web.permissions import Denied
 
 __all__ = ["CBV_BIZ_STEPS", "CBV_DISPOSITIONS", "CBV_ERROR_REASONS", "CBV_SOURCE_DEST_TYPES", "EPCIS_CONTEXT_URL",

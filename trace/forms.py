@@ -10,7 +10,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from trace import digital_link
-from web.fields import TimestampField, local_zone
+from web.fields import TimestampField
+from web.clock import local_zone
 from web.forms import Form
 
 STEP_LABELS = {

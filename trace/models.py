@@ -8,7 +8,8 @@ is a new row (an EPCIS error declaration plus a corrective event).
 import peewee as pw
 
 from farms.models import Farm, Log, Plot
-from web.accounts.models import Organisation, User, utcnow
+from web.accounts.models import Organisation, User
+from web.clock import utcnow
 from web.db import BaseModel
 
 BATCH_STATUSES = ("active", "in_transit", "consumed", "sold", "recalled")

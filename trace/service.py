@@ -21,10 +21,11 @@ from farms import service as farms
 from sensors import service as sensors
 from trace import digital_link
 from trace.models import Attachment, Batch, BatchLink, Event, Inspection, Scan
-from web import permissions
-from web.accounts.models import Organisation, utcnow
+from trace import permissions
+from web.accounts.models import Organisation
+from web.clock import utcnow
 from web.db import Conflict, ValidationError, database, is_postgres
-from web.fields import from_utc_naive, local_zone, to_utc_naive
+from web.clock import from_utc_naive, local_zone, to_utc_naive
 from web.permissions import Access, Denied
 
 # Journey steps, in CBV 2.0 vocabulary, that a user records directly.

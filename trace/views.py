@@ -18,12 +18,13 @@ from trace import digital_link, qr, service
 from trace.forms import (LINEAGE_LABELS, SCAN_WARNING_LABELS, STATUS_LABELS, STEP_CHOICE_LABELS, STEP_LABELS,
                          BatchForm, EventForm, InspectionForm, MergeForm, SplitForm, TransformForm)
 from trace.models import Batch, BatchLink
-from web import divisions, permissions
+from trace import permissions
+from web import divisions
 from web.api import PREFIX
 from web.db import Conflict, ValidationError
-from web.fields import from_utc_naive, local_zone
+from web.clock import from_utc_naive, local_zone
 from web.forms import apply_errors, submit
-from web.permissions import Access
+from web.permissions import Access, Denied
 
 bp = Blueprint("trace", __name__, template_folder="templates")
 
@@ -258,7 +259,7 @@ def event_new(batch_id):
 def inspection_new(batch_id):
     batch = service.get_batch(g.user, batch_id)
     if not permissions.can_inspect(g.user):
-        raise permissions.Denied(403, _("Only inspectors record inspections."))
+        raise Denied(403, _("Only inspectors record inspections."))
     form = InspectionForm(prefix="inspection")
     done = submit(form, lambda: service.record_event(g.user, batch, {
         "biz_step": "inspecting", "event_time": form.event_time.data, "passed": form.passed.data,

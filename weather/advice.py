@@ -19,12 +19,11 @@ import datetime as dt
 import re
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from peewee import chunked
 
 from weather.models import AdviceRule
-from web.accounts.models import utcnow
+from web.clock import as_utc, local_zone, utcnow
 from web.db import database
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -312,17 +311,6 @@ _NOT_FOR_VILLAGERS = re.compile(r"政府|部门|单位|机关|学校|幼儿园|�
 _PARTS_OF_DAY = ((5, "凌晨"), (9, "早上"), (12, "上午"), (13, "中午"), (18, "下午"), (24, "晚上"))
 
 
-def _zone():
-    try:
-        from flask import current_app, has_app_context
-
-        if has_app_context():
-            return ZoneInfo(current_app.config.get("TIMEZONE") or "Asia/Shanghai")
-    except ImportError:  # pragma: no cover
-        pass
-    return ZoneInfo("Asia/Shanghai")
-
-
 def _spoken(text):
     """Text as it is read aloud: no list numbers, brackets or symbols; clauses end in ， or 。."""
     text = str(text or "")
@@ -415,7 +403,7 @@ def _aware_local(value, zone):
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     if value.tzinfo is None:  # the project stores naive UTC
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = as_utc(value)
     return value.astimezone(zone)
 
 
@@ -471,7 +459,7 @@ def broadcast_script(facts, advice):
     at most MAX_ADVICE are read; without advice, the villagers' part of the
     warning's instruction is read instead.
     """
-    zone = _zone()
+    zone = local_zone()
     now = _aware_local(facts.get("now"), zone) or dt.datetime.now(zone)
     lines = [ATTENTION]
 

@@ -7,7 +7,9 @@ adds nothing.
 import datetime as dt
 from xml.sax.saxutils import escape
 
-TZ = dt.timezone(dt.timedelta(hours=8))
+from weather import service
+from web.clock import local_zone
+
 
 # slug: (sender, sender name zh/en, event zh/en, CMA type, level, geocodes, area zh, headline zh/en,
 #        description zh/en, instruction zh/en, onset hour offset from issue, duration hours)
@@ -43,7 +45,7 @@ def _time(value):
 
 def issued_at(now):
     """Today's issue time (08:00 local), or yesterday's before 08:00: stable within a day."""
-    now = now.astimezone(TZ)
+    now = now.astimezone(local_zone())
     issued = now.replace(hour=8, minute=0, second=0, microsecond=0)
     return issued if now >= issued else issued - dt.timedelta(days=1)
 
@@ -112,3 +114,8 @@ def atom_index(base_url, now):
   <updated>{updated}</updated>{entries}
 </feed>
 """
+
+
+def load(now, users, summary):
+    """The demo adds the app's own feed of these warnings (no internet needed)."""
+    service.add_feed("江西省气象预警（演示，本地）", service.demo_feed_url(), "atom", 300)

@@ -2,7 +2,8 @@
 import peewee as pw
 
 from farms.models import Alert
-from web.accounts.models import User, utcnow
+from web.accounts.models import User
+from web.clock import utcnow
 from web.db import BaseModel
 
 FEED_FORMATS = ("cap", "atom", "rss", "nws-geojson")

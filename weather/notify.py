@@ -22,7 +22,6 @@ import logging
 import re
 import socket
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import peewee as pw
 import requests
@@ -32,7 +31,8 @@ from flask_babel import gettext as _
 
 from farms.models import ALERT_LEVELS, Alert, Farm
 from farms.service import alert_text, farm_people
-from web.accounts.models import User, utcnow
+from web.accounts.models import User
+from web.clock import from_utc_naive, local_zone, naive_utc, to_utc_naive, utcnow
 from web.db import ValidationError, database
 from web.scheduler import register
 from weather.models import CHANNELS, Delivery, NotificationPreference
@@ -217,14 +217,6 @@ def save_preferences(user, data):
 # ---------------------------------------------------------------- queueing
 
 
-def _naive_utc(now):
-    if now is None:
-        return utcnow()
-    if now.tzinfo is not None:
-        return now.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return now
-
-
 def quiet_until(pref, now):
     """The end of the quiet hours ``now`` falls in (naive UTC), or None outside them."""
     if not pref.quiet_start or not pref.quiet_end:
@@ -236,8 +228,8 @@ def quiet_until(pref, now):
         return None
     if start == end:
         return None
-    zone = ZoneInfo(current_app.config["TIMEZONE"])
-    local = now.replace(tzinfo=dt.timezone.utc).astimezone(zone)
+    zone = local_zone()
+    local = from_utc_naive(now)
     t = local.time().replace(tzinfo=None)
     if start < end:  # e.g. 12:00-14:00
         if not start <= t < end:
@@ -247,7 +239,7 @@ def quiet_until(pref, now):
         if end <= t < start:
             return None
         day = local.date() + dt.timedelta(days=1) if t >= start else local.date()
-    return _naive_utc(dt.datetime.combine(day, end, tzinfo=zone))
+    return to_utc_naive(dt.datetime.combine(day, end, tzinfo=zone))
 
 
 def _level(value):
@@ -261,7 +253,7 @@ def enqueue(alert, users=None, round=0, now=None):
     reaches. Idempotent: a (alert, user, channel, round) that is queued already is left
     alone. Returns every delivery of this alert and round for these users, new or not.
     """
-    now = _naive_utc(now)
+    now = naive_utc(now or utcnow())
     if users is None:
         users = farm_people(alert.farm_id)
     user_ids = list(dict.fromkeys(u.id if isinstance(u, User) else int(u) for u in users))
@@ -552,7 +544,7 @@ def deliver_due(now=None):
     Errors of the receivers are recorded on the delivery, never raised.
     """
     clock = (lambda: now) if now is not None else utcnow  # when each send finished
-    now = _naive_utc(now)
+    now = naive_utc(now or utcnow())
     counts = {"sent": 0, "retrying": 0, "failed": 0}
     due = list(Delivery.select(Delivery, Alert, Farm, User)
                .join(Alert).join(Farm).switch(Delivery).join(User)
@@ -586,7 +578,7 @@ def deliver_due(now=None):
                 log.exception("delivery %s failed unexpectedly", delivery.id)
                 error = _short(f"{type(e).__name__}: {e}")
         if error is None:
-            changes = {"status": "sent", "sent_at": max(_naive_utc(clock()), now), "last_error": None,
+            changes = {"status": "sent", "sent_at": max(naive_utc(clock()), now), "last_error": None,
                        "next_attempt_at": now}
         elif permanent or attempts >= MAX_ATTEMPTS:
             changes = {"status": "failed", "last_error": error, "next_attempt_at": now}
@@ -625,7 +617,7 @@ def escalate(now=None):
     send if quiet hours held it back; a round that still waits for quiet hours to end
     is not escalated. Returns how many alerts got a new round.
     """
-    now = _naive_utc(now)
+    now = naive_utc(now or utcnow())
     limit = now - dt.timedelta(minutes=int(current_app.config["ESCALATE_MINUTES"]))
     candidates = list(Alert.select().where(Alert.cleared_at.is_null() & Alert.acknowledged_at.is_null()
                                            & Alert.severity.in_(ESCALATING_LEVELS)))

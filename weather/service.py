@@ -19,7 +19,7 @@ from farms import service as farms
 from weather import advice, cap, notify
 from weather.models import Feed, WarningReference, WeatherWarning
 from web import divisions, scheduler
-from web.accounts.models import utcnow
+from web.clock import as_utc, to_utc_naive, utcnow
 from web.db import database
 
 log = logging.getLogger(__name__)
@@ -32,10 +32,6 @@ GEOCODE_LENGTHS = (6, 9, 12)
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _utc(value):
-    return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value else None
 
 
 def key_of(warning):
@@ -84,10 +80,10 @@ def ingest(alert, feed=None, now=None):
             return None
         info = _main_info(alert)
         event_type, level = _classify(alert)
-        expires = max((_utc(i.expires) for i in alert.infos if i.expires), default=None)
-        onset = min((_utc(i.onset or i.effective) for i in alert.infos if (i.onset or i.effective)), default=None)
+        expires = max((to_utc_naive(i.expires) for i in alert.infos if i.expires), default=None)
+        onset = min((to_utc_naive(i.onset or i.effective) for i in alert.infos if (i.onset or i.effective)), default=None)
         warning = WeatherWarning.create(
-            sender=alert.sender, identifier=alert.identifier, sent=_utc(alert.sent), msg_type=alert.msg_type,
+            sender=alert.sender, identifier=alert.identifier, sent=to_utc_naive(alert.sent), msg_type=alert.msg_type,
             status=alert.status, scope=alert.scope or "Public", event_type=event_type, level=level,
             event=(info.event if info else "")[:200], expires=expires, onset=onset,
             document=json.dumps(cap.to_json(alert), ensure_ascii=False), feed=feed, state="active")
@@ -264,13 +260,11 @@ def broadcast_text(warning):
     facts = {"event_type": warning.event_type, "level": warning.level, "event": warning.event,
              "headline": info.get("headline"), "sender_name": info.get("sender_name"),
              "counties": counties, "townships": townships,
-             "onset": _aware(warning.onset), "expires": _aware(warning.expires),
+             "onset": as_utc(warning.onset), "expires": as_utc(warning.expires),
              "instruction": info.get("instruction")}
     return advice.broadcast_script(facts, advice.advice_for(warning.event_type, warning.level, profile, "zh"))
 
 
-def _aware(value):
-    return value.replace(tzinfo=dt.timezone.utc) if value else None
 
 
 # ---------------------------------------------------------------- feeds

@@ -5,14 +5,13 @@ from flask import Blueprint, Response, abort, current_app, flash, g, redirect, r
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from weather import advice, demo, notify, service
+from weather import advice, demo, notify, permissions, service
 from weather.forms import CHANNEL_LABELS, LEVEL_LABELS, AdviceForm, FeedForm, PreferencesForm
 from weather.models import AdviceRule, Feed
-from web.accounts.models import utcnow
+from web.clock import as_utc, utcnow
 from web.db import ValidationError
-from web.fields import from_utc_naive
+from web.clock import from_utc_naive
 from web.forms import apply_errors
-from web import permissions
 from web.permissions import roles_required
 
 bp = Blueprint("weather", __name__, template_folder="templates", url_prefix="/weather")
@@ -28,7 +27,9 @@ def _signed_in():
 
 @bp.app_context_processor
 def _labels():
-    return {"LEVEL_LABELS": LEVEL_LABELS, "CHANNEL_LABELS": CHANNEL_LABELS, "type_name": advice.type_name}
+    # can_edit_advice: the account page links to the advice editor for those who may use it.
+    return {"LEVEL_LABELS": LEVEL_LABELS, "CHANNEL_LABELS": CHANNEL_LABELS, "type_name": advice.type_name,
+            "can_edit_advice": permissions.can_edit_advice(g.get("user"))}
 
 
 # ---------------------------------------------------------------- the embedded demo feed (public)
@@ -48,9 +49,7 @@ def demo_cap(slug):
 
 
 def _now():
-    import datetime as dt
-
-    return dt.datetime.now(dt.timezone.utc)
+    return as_utc(utcnow())
 
 
 # ---------------------------------------------------------------- warnings

@@ -1,6 +1,5 @@
 """Shared pieces of the JSON API under /api/v1: auth, errors, pagination, OpenAPI."""
 import math
-from pathlib import Path
 
 import yaml
 from flask import Blueprint, current_app, g, jsonify, request
@@ -11,20 +10,12 @@ from web.accounts import service as accounts
 from web.accounts.forms import InvitationForm
 from web.accounts.models import Organisation
 from web.db import ValidationError
-from web.fields import from_utc_naive
+from web.clock import from_utc_naive
 from web.permissions import Denied
 from web.security import csrf
 
 PREFIX = "/api/v1"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-
-# OpenAPI fragments, merged in this order; each domain documents its own routes.
-OPENAPI_FILES = (
-    Path(__file__).resolve().parent / "openapi.yaml",
-    Path(__file__).resolve().parent.parent / "farms" / "openapi.yaml",
-    Path(__file__).resolve().parent.parent / "trace" / "openapi.yaml",
-    Path(__file__).resolve().parent.parent / "sensors" / "openapi.yaml",
-)
 
 
 class ApiError(Exception):
@@ -63,6 +54,10 @@ def api_blueprint(name, import_name, public=()):
 PUBLIC_ENDPOINTS = set()
 
 bp = api_blueprint("api", __name__, public=("openapi",))
+
+
+def init_app(app):
+    app.register_blueprint(bp)
 
 
 @bp.get("/openapi.json")
@@ -148,9 +143,16 @@ def decline_invitation(invitation_id):
     return jsonify(invitation_json(accounts.decline_invitation(g.user, invitation_id)))
 
 
+def openapi_files():
+    """web's OpenAPI fragment, then each domain's, in DOMAINS order: merged in this order."""
+    from web import registry
+
+    return registry.openapi_files()
+
+
 def openapi_document():
     document = None
-    for path in OPENAPI_FILES:
+    for path in openapi_files():
         fragment = yaml.safe_load(path.read_text(encoding="utf-8"))
         if document is None:
             document = fragment

@@ -17,16 +17,6 @@ database = pw.DatabaseProxy()
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
-# Modules that define models, in dependency order. A new domain adds its own.
-MODEL_MODULES = (
-    "web.divisions",
-    "web.accounts.models",
-    "farms.models",
-    "trace.models",
-    "weather.models",
-    "sensors.models",
-)
-
 
 class BaseModel(pw.Model):
     class Meta:
@@ -87,8 +77,10 @@ def bind(url, timeout=10):
 
 
 def all_models():
+    from web import registry
+
     models = []
-    for name in MODEL_MODULES:
+    for name in registry.model_modules():
         module = importlib.import_module(name)
         for value in vars(module).values():
             if (isinstance(value, type) and issubclass(value, BaseModel)

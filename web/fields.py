@@ -1,22 +1,14 @@
 """Form fields shared by several domains."""
 import datetime as dt
-from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 from wtforms.widgets import DateTimeLocalInput
 
+from web.clock import local_zone
+
 FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
 
-
-def local_zone():
-    """The TIMEZONE setting (outside an app, its default)."""
-    if has_app_context():
-        return ZoneInfo(current_app.config["TIMEZONE"])
-    from web.settings import setting
-
-    return ZoneInfo(setting("TIMEZONE"))
 
 
 def parse_timestamp(text):
@@ -41,16 +33,6 @@ def parse_timestamp(text):
         value = value.replace(tzinfo=local_zone())
     return value
 
-
-def to_utc_naive(value):
-    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-
-
-def from_utc_naive(value):
-    """A stored UTC timestamp as an aware datetime in the local time zone."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=dt.timezone.utc).astimezone(local_zone())
 
 
 class TimestampField(StringField):

@@ -1,4 +1,4 @@
-"""Who may do what: every permission rule of the app lives here.
+"""Who may do what: the shared machinery of the permission rules.
 
 Access to a farm is a level: NONE < VIEW < LOG < MANAGE.
 
@@ -10,6 +10,10 @@ Access to a farm is a level: NONE < VIEW < LOG < MANAGE.
 
 Objects the user may not even view are reported as 404 (their existence is
 not disclosed); objects they may view but not change are reported as 403.
+
+``farm_scope`` turns the same rules into data a query can use; a bureau's scope is
+its division (``web.divisions``). Rules about one domain's objects live in that
+domain (``trace.permissions``: batches; ``weather.permissions``: advice and feeds).
 """
 import enum
 from dataclasses import dataclass
@@ -117,47 +121,3 @@ def roles_required(*roles):
         return wrapper
 
     return decorator
-
-
-# ---------------------------------------------------------------- traceability
-#
-# A user acts for organisations: their own, and the owning organisation of every
-# farm on which they may log (a farmer acts for their farm). A batch belongs to
-# its holder organisation: only the holder adds events, ships, splits, merges or
-# transforms it; the organisation it is shipped to may receive it; inspectors
-# add inspection and sampling events to any batch they can see.
-
-def can_view_batch(user, batch, acting, ever_held, farm_level):
-    """``ever_held``: organisations that held the batch or its ancestors; ``farm_level``: access to its farm."""
-    if user is None:
-        return False
-    if user.role in ("admin", "inspector"):
-        return True
-    if batch.destination_id in acting:  # shipped to them: they must see what they receive
-        return True
-    return bool(set(acting) & set(ever_held)) or farm_level >= Access.VIEW
-
-
-def can_act_on_batch(user, batch, acting):
-    return user is not None and (user.role == "admin" or batch.holder_id in acting)
-
-
-def can_receive_batch(user, batch, acting):
-    return (user is not None and batch.status == "in_transit"
-            and (user.role == "admin" or batch.destination_id in acting))
-
-
-def can_inspect(user):
-    return user is not None and user.role in ("inspector", "admin") and user.organisation_id is not None
-
-
-# ---------------------------------------------------------------- weather
-
-def can_edit_advice(user):
-    """Advice applies province-wide: administrators and the provincial bureau edit it."""
-    return user is not None and (user.role == "admin" or (
-        user.role == "bureau" and bool(user.division_code) and user.division_code.endswith("0000")))
-
-
-def can_manage_feeds(user):
-    return user is not None and user.role == "admin"

@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from tests.web.test_openapi import Contract, bearer
-from web.api import OPENAPI_FILES, PREFIX
+from web.api import PREFIX, openapi_files
 
-TRACE_FRAGMENT = next(path for path in OPENAPI_FILES if path.parent.name == "trace")
+TRACE_FRAGMENT = next(path for path in openapi_files() if path.parent.name == "trace")
 EPCIS_OPERATIONS = {("/batches/{batch_id}/epcis", "get"), ("/epcis", "post")}
 GTIN = "06901234567892"
 

@@ -28,7 +28,8 @@ def test_demo_journey_from_orchard_to_phone(app, client):
     from web import demo
     from web.accounts.models import Organisation
 
-    demo.load(now=IN_SEASON)  # accounts, farms and logs (the demo batch itself needs an app context)
+    with app.app_context():
+        demo.load(now=IN_SEASON, only=("farms",))  # accounts, farms and logs: the batch is made below
     farm = Farm.get(Farm.name == "信丰县安西镇脐橙果园")
     harvest = (Log.select().join(Planting).join(Crop)
                .where((Log.farm == farm) & (Log.kind == "harvest") & (Crop.code == "navel_orange"))

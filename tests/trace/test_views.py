@@ -518,7 +518,8 @@ def test_demo_journey_passes_the_interval_rule_with_a_residue_test(app):
     from web import demo
     from web.accounts.models import User
 
-    demo.load(now=IN_SEASON)  # outside the app: accounts, farms and logs, no batch
+    with app.app_context():
+        demo.load(now=IN_SEASON, only=("farms",))  # accounts, farms and logs, no batch
     farm = Farm.get(Farm.name == "信丰县安西镇脐橙果园")
     assert not Batch.select().where(Batch.farm == farm).exists()
     harvest = (Log.select().join(Planting).join(Crop)

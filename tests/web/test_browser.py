@@ -19,7 +19,8 @@ def backend(backends, tmp_path_factory):
 def server(app):
     from web import demo
 
-    demo.load()
+    with app.app_context():
+        demo.load(only=("farms",))  # accounts, farms and logs
     origin, stop = serve(app)
     yield origin
     stop()

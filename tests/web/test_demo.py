@@ -5,8 +5,10 @@ import re
 
 import pytest
 
+from farms import demo as farm_demo
 from tests.conftest import login
 from web import demo
+from web.clock import local_zone
 
 ACCOUNTS = {  # username: (role, division code)
     "admin": ("admin", None),
@@ -27,6 +29,12 @@ FARMS = {  # county code: (owner, crop codes grown there)
     "360121": ("farmer6", {"rice", "chili_pepper", "artemisia"}),
 }
 LOT = re.compile(r"^[A-Z]{2}-\d{4}-\d{4}-\d{2}$")
+
+
+def _load(app, **kwargs):
+    """The demo's accounts, farms and logs, which these tests look at (not the stations, batch or feed)."""
+    with app.app_context():
+        return demo.load(only=("farms",), **kwargs)
 
 
 def _row_counts():
@@ -53,7 +61,7 @@ def test_load_creates_every_account(app):
 
     from web.accounts.models import User
 
-    demo.load()
+    _load(app)
     for username, (role, division) in ACCOUNTS.items():
         user = User.get(User.username == username)
         assert (user.role, user.division_code) == (role, division), username
@@ -67,8 +75,8 @@ def test_load_creates_every_account(app):
     assert (lab.name, lab.kind) == ("赣州市农产品质量安全检测中心", "lab")
 
 
-def test_farmer1_signs_in_with_the_demo_password(client):
-    demo.load()
+def test_farmer1_signs_in_with_the_demo_password(app, client):
+    _load(app)
     login(client, "farmer1", "demo-password")
     page = client.get("/dashboard")
     assert page.status_code == 200
@@ -80,7 +88,7 @@ def test_farms_sit_in_their_counties_with_plots_and_plantings(app):
     from farms.models import Farm, FarmMember, Planting, Plot
     from web.accounts.models import User
 
-    demo.load()
+    _load(app)
     assert Farm.select().count() == len(FARMS)
     for county, (owner, crops) in FARMS.items():
         farm = _farm_in(county)
@@ -113,7 +121,7 @@ def test_every_farm_has_months_of_logs(app):
     from web.accounts.models import utcnow
 
     started = utcnow()
-    demo.load()
+    _load(app)
     lots = set()
     for county in FARMS:
         farm = _farm_in(county)
@@ -121,7 +129,7 @@ def test_every_farm_has_months_of_logs(app):
         assert 12 <= len(logs) <= 80, (farm.name, len(logs))  # fewest in the winter
         assert (logs[-1].timestamp - logs[0].timestamp).days > 60, farm.name
         assert logs[-1].timestamp <= utcnow()
-        assert logs[0].timestamp >= started - dt.timedelta(days=demo.WINDOW_DAYS + 1)
+        assert logs[0].timestamp >= started - dt.timedelta(days=farm_demo.WINDOW_DAYS + 1)
         assert len({log.kind for log in logs}) >= 4, farm.name
         plots = {}
         for link in LogPlot.select().join(Log).where(Log.farm == farm):
@@ -145,11 +153,11 @@ def test_every_farm_has_months_of_logs(app):
 
 def test_a_second_load_changes_nothing(app):
     assert demo.database_is_empty()
-    first = demo.load()
+    first = _load(app)
     assert not demo.database_is_empty()
     assert first["users"] >= len(ACCOUNTS) and first["farms"] == len(FARMS) and first["logs"] > 100
     counts = _row_counts()
-    second = demo.load()
+    second = _load(app)
     assert _row_counts() == counts
     assert not any(second.values())
     assert "nothing new" in str(second)
@@ -158,8 +166,8 @@ def test_a_second_load_changes_nothing(app):
 def test_load_in_spring_follows_the_season(app):
     from farms.models import Crop, Log, Planting
 
-    spring = dt.datetime(2026, 4, 28, 18, 0, tzinfo=demo.TZ)
-    demo.load(now=spring)
+    spring = dt.datetime(2026, 4, 28, 18, 0, tzinfo=local_zone())
+    _load(app, now=spring)
     harvested = {log.planting.crop.code for log in
                  Log.select(Log, Planting, Crop).join(Planting).join(Crop).where(Log.kind == "harvest")}
     assert "tea" in harvested  # spring tea
@@ -173,17 +181,17 @@ def test_load_in_spring_follows_the_season(app):
 @pytest.mark.parametrize("month", range(1, 13))
 def test_plans_stay_in_season_and_in_the_past(month):
     catalogue = _catalogue()
-    now = dt.datetime(2026, month, 20, 12, 30, tzinfo=demo.TZ)
-    for spec in demo.FARMS:
-        events = demo.plan(spec, now, catalogue)
-        assert events == demo.plan(spec, now, catalogue)  # deterministic
+    now = dt.datetime(2026, month, 20, 12, 30, tzinfo=local_zone())
+    for spec in farm_demo.FARMS:
+        events = farm_demo.plan(spec, now, catalogue)
+        assert events == farm_demo.plan(spec, now, catalogue)  # deterministic
         assert 12 <= len(events) <= 80, (spec.key, month)
         assert all(e.timestamp.tzinfo is not None and e.timestamp <= now for e in events)
-        assert events[0].timestamp >= now - dt.timedelta(days=demo.WINDOW_DAYS + 1)
+        assert events[0].timestamp >= now - dt.timedelta(days=farm_demo.WINDOW_DAYS + 1)
         assert (events[-1].timestamp - events[0].timestamp).days > 60, (spec.key, month)
         for e in events:
             if e.kind == "harvest":
-                assert demo.in_season(e.timestamp.date(), e.seasons), (spec.key, e.timestamp)
+                assert farm_demo.in_season(e.timestamp.date(), e.seasons), (spec.key, e.timestamp)
             if e.kind == "input" and "input_product" in e.data:
                 assert e.data["input_product"] in catalogue
 

@@ -1,0 +1,7 @@
+"""Organisations, users, sign-in and API tokens (web's own, shared by every domain)."""
+
+
+def init_app(app):
+    from web.accounts import views
+
+    app.register_blueprint(views.bp)

@@ -1,8 +1,7 @@
 """Organisations, users and their API tokens."""
-import datetime as dt
-
 import peewee as pw
 
+from web.clock import utcnow
 from web.db import BaseModel
 from web.divisions import Division
 
@@ -11,10 +10,6 @@ ROLES = ("admin", "farmer", "operator", "inspector", "bureau")
 # A user's standing in their organisation: managers invite others into it.
 ORGANISATION_ROLES = ("manager", "member")
 INVITATION_STATES = ("pending", "accepted", "declined", "revoked")
-
-
-def utcnow():
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 class Organisation(BaseModel):

@@ -8,7 +8,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from flask_babel import gettext as _
 
 from web.accounts.models import (ORGANISATION_KINDS, ORGANISATION_ROLES, ROLES, ApiToken, Invitation, Organisation,
-                                 User, utcnow)
+                                 User)
+from web.clock import utcnow
 from web.db import Conflict, ValidationError, database
 from web.divisions import Division
 from web.permissions import Denied

@@ -9,7 +9,7 @@ from web import security
 from web.accounts import service
 from web.accounts.forms import InvitationForm, LoginForm, PasswordForm, TokenForm
 from web.db import Conflict, ValidationError
-from web.fields import from_utc_naive
+from web.clock import from_utc_naive
 from web.forms import apply_errors
 
 bp = Blueprint("accounts", __name__)
@@ -95,10 +95,7 @@ def account():
             return redirect(url_for("accounts.account"))
     elif token_form.submit.data and token_form.validate_on_submit():
         new_token, _record = service.create_token(g.user, token_form.name.data)
-    from web.permissions import can_edit_advice
-
     return render_template("accounts/account.html", password_form=password_form,
-                           can_edit_advice=can_edit_advice(g.user),
                            invitations=service.invitations_for(g.user),
                            token_form=token_form, new_token=new_token,
                            tokens=service.tokens_of(g.user))

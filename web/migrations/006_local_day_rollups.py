@@ -17,7 +17,7 @@ def _naive(value):
 
 
 def _rebuild(database, to_local_days):
-    from web.fields import local_zone
+    from web.clock import local_zone
 
     zone = local_zone() if to_local_days else dt.timezone.utc
     day_of = {}

@@ -1,0 +1,11 @@
+"""Who may edit the crop advice and the warning feeds."""
+
+
+def can_edit_advice(user):
+    """Advice applies province-wide: administrators and the provincial bureau edit it."""
+    return user is not None and (user.role == "admin" or (
+        user.role == "bureau" and bool(user.division_code) and user.division_code.endswith("0000")))
+
+
+def can_manage_feeds(user):
+    return user is not None and user.role == "admin"

@@ -7,27 +7,16 @@ Outside CI an unreachable PostgreSQL skips its half of the tests with a
 message; under CI=true it fails them.
 """
 import contextlib
-import datetime as dt
 import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import World, need
 from web import create_app, db
 
-PASSWORD = "test-password"
-CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def need(condition, message):
-    """Skip with ``message`` outside CI; fail under CI=true."""
-    if condition:
-        return
-    if CI:
-        pytest.fail(f"required under CI: {message}")
-    pytest.skip(message)
 
 
 class Backend:
@@ -207,79 +196,6 @@ def client(app):
     return app.test_client()
 
 
-def login(client, username, password=PASSWORD):
-    """Sign in through the real login form (CSRF token included)."""
-    import re
-
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True))
-    assert token, "login form has no CSRF token"
-    response = client.post("/login", data={"username": username, "password": password,
-                                           "csrf_token": token.group(1)})
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
-    return client
-
-
-def csrf_token(client, path="/account"):
-    import re
-
-    page = client.get(path).get_data(as_text=True)
-    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
-
-
-class World:
-    """Two farms in two counties and one user of every role around them."""
-
-    def __init__(self):
-        from farms import service as farms
-        from farms.models import Crop, InputProduct
-        from web.accounts import service as accounts
-
-        coop = accounts.create_organisation("信丰脐橙合作社", "cooperative", division_code="360722")
-        other = accounts.create_organisation("南丰橘园", "farm", division_code="361023")
-        lab = accounts.create_organisation("赣州检测中心", "lab")
-        bureau_org = accounts.create_organisation("信丰县农业农村局", "bureau", division_code="360722")
-
-        def user(name, role, **kw):
-            return accounts.create_user(name, PASSWORD, role, display_name=name, **kw)
-
-        self.admin = user("admin", "admin")
-        self.farmer_a = user("farmer_a", "farmer", organisation=coop)
-        self.worker_a = user("worker_a", "farmer")
-        self.farmer_b = user("farmer_b", "farmer", organisation=other)
-        self.operator = user("operator", "operator", organisation=coop)
-        self.inspector = user("inspector", "inspector", organisation=lab)
-        self.bureau_county = user("bureau_county", "bureau", organisation=bureau_org, division_code="360722")
-        self.bureau_city = user("bureau_city", "bureau", division_code="360700")
-        self.bureau_other_city = user("bureau_fuzhou", "bureau", division_code="361000")
-        self.bureau_province = user("bureau_province", "bureau", division_code="360000")
-        self.stranger = user("stranger", "farmer")
-
-        self.farm_a = farms.create_farm(self.farmer_a, {"name": "A 果园", "county_code": "360722",
-                                                        "latitude": 25.38, "longitude": 114.92})
-        farms.add_member(self.farm_a, self.worker_a, "worker")
-        self.farm_b = farms.create_farm(self.farmer_b, {"name": "B 橘园", "county_code": "361023"})
-        self.plot_a = farms.create_plot(self.farmer_a, self.farm_a,
-                                        {"name": "1号园", "kind": "orchard", "area": 10, "area_unit": "mu"})
-        self.plot_b = farms.create_plot(self.farmer_b, self.farm_b,
-                                        {"name": "东坡", "kind": "orchard", "area": 8, "area_unit": "mu"})
-        orange = Crop.get(Crop.code == "navel_orange")
-        tangerine = Crop.get(Crop.code == "nanfeng_tangerine")
-        self.planting_a = farms.create_planting(self.farmer_a, self.plot_a, {
-            "crop": orange.id, "variety": "纽荷尔", "start_date": dt.date(2019, 3, 1)})
-        self.planting_b = farms.create_planting(self.farmer_b, self.plot_b, {
-            "crop": tangerine.id, "start_date": dt.date(2018, 3, 1)})
-        when = dt.datetime(2026, 9, 1, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-        product = InputProduct.get(InputProduct.code == "abamectin_1_8ec")
-        self.log_a = farms.create_log(self.farmer_a, self.farm_a, {
-            "kind": "input", "timestamp": when, "plots": [self.plot_a.id], "input_product": product.id,
-            "dose": 40, "dose_unit": "ml/亩"})
-        self.log_b = farms.create_log(self.farmer_b, self.farm_b, {
-            "kind": "activity", "timestamp": when, "plots": [self.plot_b.id], "activity_kind": "pruning"})
-
-
 @pytest.fixture
 def world(app):
     return World()
@@ -288,31 +204,6 @@ def world(app):
 # ---------------------------------------------------------------- browser tests
 
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-
-
-def sqlite_backend(backends, tmp_path_factory):
-    """For tests whose flow does not depend on the database: they run once, on SQLite."""
-    sqlite = backends("sqlite")
-    sqlite.prepare(tmp_path_factory.mktemp("data"))
-    return sqlite
-
-
-def serve(app):
-    """Serve ``app`` on a free local port in a thread; returns (origin, stop)."""
-    import threading
-
-    from werkzeug.serving import make_server
-
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-
-    def stop():
-        httpd.shutdown()
-        thread.join(timeout=10)
-
-    return f"http://127.0.0.1:{httpd.server_port}", stop
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 import re
 
 from farms.models import Log
-from tests.conftest import csrf_token, login
+from tests.helpers import csrf_token, login
 
 
 def form_fields(html):

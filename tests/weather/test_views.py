@@ -1,6 +1,5 @@
 """Weather pages: who may see and change what."""
-from tests.conftest import csrf_token, login
-from tests.weather.conftest import cap_message
+from tests.helpers import cap_message, csrf_token, login
 from weather import cap, service
 from weather.models import AdviceRule, Feed, NotificationPreference
 

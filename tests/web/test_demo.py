@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.conftest import login
+from tests.helpers import login
 from web import demo
 
 ACCOUNTS = {  # username: (role, division code)

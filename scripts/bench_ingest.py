@@ -113,21 +113,6 @@ def raw_rows(device_id, credential_id, start, batches, size, as_text):
 # ---------------------------------------------------------------- databases
 
 
-def postgres_schema():
-    import psycopg2
-    from playhouse.db_url import parse
-
-    params = parse(POSTGRES_URL)
-    params["dbname"] = params.pop("database")
-    conn = psycopg2.connect(**params, connect_timeout=5)
-    conn.autocommit = True
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    return conn, schema, f"{POSTGRES_URL}{sep}options=-c%20search_path%3D{schema}", params
-
-
 def make_devices(app, names):
     """A farmer, a greenhouse and one device per name; returns {name: (device, token)}."""
     from flask_babel import force_locale
@@ -232,13 +217,13 @@ def bench_raw_sqlite(path, rows):
     return sum(len(b) for b in rows), seconds
 
 
-def bench_raw_postgres(params, schema, rows, how):
+def bench_raw_postgres(url, rows, how):
     """``how``: "executemany", "values" (psycopg2's execute_values: one multi-row INSERT per batch) or
     "copy" (COPY ... FROM STDIN of the batch as text)."""
     import psycopg2
     from psycopg2.extras import execute_values
 
-    conn = psycopg2.connect(**params, options=f"-c search_path={schema}")
+    conn = psycopg2.connect(url)
     columns = "reading (device_id, metric, ts, value, credential_id)"
     started = time.perf_counter()
     with conn.cursor() as cur:
@@ -434,11 +419,11 @@ def run(name, args):
 
     postgres = name == "postgres"
     tmp = tempfile.TemporaryDirectory(prefix="bench_ingest_")
-    conn = schema = params = None
+    schemas = contextlib.ExitStack()
     results = []
     try:
         if postgres:
-            conn, schema, url, params = postgres_schema()
+            url, _schema = schemas.enter_context(db.temporary_schema(POSTGRES_URL, "bench"))
         else:
             path = Path(tmp.name) / "bench.db"
             url = f"sqlite:///{path}"
@@ -472,11 +457,11 @@ def run(name, args):
                   f"{seconds:.2f} s = {readings / seconds:,.0f} readings/s", flush=True)
             rows = raw_rows(raw_device.id, credential_id, at, args.batches, size, as_text=not postgres)
             if postgres:
-                raws = [("raw execute_values (psycopg2)", lambda: bench_raw_postgres(params, schema, rows, "values")),
-                        ("raw COPY (psycopg2)", lambda: bench_raw_postgres(params, schema, rows, "copy"))]
+                raws = [("raw execute_values (psycopg2)", lambda: bench_raw_postgres(url, rows, "values")),
+                        ("raw COPY (psycopg2)", lambda: bench_raw_postgres(url, rows, "copy"))]
                 if round_ == 0:  # slow: once is enough to show it
                     raws.insert(0, ("raw executemany (psycopg2)",
-                                    lambda: bench_raw_postgres(params, schema, rows, "executemany")))
+                                    lambda: bench_raw_postgres(url, rows, "executemany")))
             else:
                 raws = [("raw executemany (sqlite3)", lambda: bench_raw_sqlite(str(path), rows))]
             for label, measure in raws:
@@ -535,10 +520,7 @@ def run(name, args):
     finally:
         if not db.database.is_closed():
             db.database.close()
-        if conn is not None:
-            with conn.cursor() as cur:
-                cur.execute(f'DROP SCHEMA "{schema}" CASCADE')
-            conn.close()
+        schemas.close()  # drops the PostgreSQL schema
         tmp.cleanup()
 
 

@@ -30,6 +30,7 @@ recall of the deep leaf (trace back), recall of the deep root (trace forward), r
 typical harvest batch split into a few lots, and journey of the deep leaf.
 """
 import argparse
+import contextlib
 import datetime as dt
 import gc
 import math
@@ -688,21 +689,6 @@ def measure(fn, runs):
     return statistics.median(times), percentile(times, 95)
 
 
-def postgres_schema():
-    import psycopg2
-    from playhouse.db_url import parse
-
-    params = parse(POSTGRES_URL)
-    params["dbname"] = params.pop("database")
-    conn = psycopg2.connect(**params, connect_timeout=5)
-    conn.autocommit = True
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    return conn, schema, f"{POSTGRES_URL}{sep}options=-c%20search_path%3D{schema}"
-
-
 def run(name, world, runs):
     from trace import service as trace
     from trace.models import Batch, Event
@@ -711,10 +697,10 @@ def run(name, world, runs):
 
     postgres = name == "postgres"
     tmp = tempfile.TemporaryDirectory(prefix="bench_recall_")
-    conn = schema = None
+    schemas = contextlib.ExitStack()
     try:
         if postgres:
-            conn, schema, url = postgres_schema()
+            url, _schema = schemas.enter_context(db.temporary_schema(POSTGRES_URL, "bench"))
         else:
             url = f"sqlite:///{Path(tmp.name) / 'bench.db'}"
         started = time.perf_counter()
@@ -764,10 +750,7 @@ def run(name, world, runs):
     finally:
         if not db.database.is_closed():
             db.database.close()
-        if conn is not None:
-            with conn.cursor() as cur:
-                cur.execute(f'DROP SCHEMA "{schema}" CASCADE')
-            conn.close()
+        schemas.close()  # drops the PostgreSQL schema
         tmp.cleanup()
 
 

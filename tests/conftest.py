@@ -1,70 +1,53 @@
 """Shared fixtures. Every test that takes ``app`` runs on SQLite and on PostgreSQL.
 
 PostgreSQL comes from TEST_POSTGRES_URL (default: the local server, database
-``test``); each run works in a schema of its own, so runs never collide.
+``test``); each run works in a schema of its own, so runs never collide, and
+every test starts from the freshly migrated data on both databases (see Backend).
 Outside CI an unreachable PostgreSQL skips its half of the tests with a
 message; under CI=true it fails them.
 """
-import datetime as dt
+import contextlib
 import os
 import shutil
-import uuid
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import World, need
 from web import create_app, db
 
-PASSWORD = "test-password"
-CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-# Tables that hold reference data loaded once per run, not per test.
-REFERENCE_TABLES = {"division", "crop", "input_product", "advice_rule", "migratehistory"}
-
-
-def need(condition, message):
-    """Skip with ``message`` outside CI; fail under CI=true."""
-    if condition:
-        return
-    if CI:
-        pytest.fail(f"required under CI: {message}")
-    pytest.skip(message)
-
-
-def _postgres_schema_url():
-    import psycopg2
-    from playhouse.db_url import parse
-
-    params = parse(POSTGRES_URL)
-    params["dbname"] = params.pop("database")
-    params["connect_timeout"] = 5
-    try:
-        conn = psycopg2.connect(**params)
-    except psycopg2.OperationalError as e:
-        return None, f"PostgreSQL not reachable at {POSTGRES_URL} ({str(e).strip()}); " \
-                     "install and start postgresql, or set TEST_POSTGRES_URL"
-    schema = f"test_{uuid.uuid4().hex[:10]}"
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE SCHEMA "{schema}"')
-    conn.close()
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    return (f"{POSTGRES_URL}{sep}options=-c%20search_path%3D{schema}", schema), None
 
 
 class Backend:
+    """One database per run, migrated once; every test starts from a fresh copy of it.
+
+    SQLite: the migrated file is copied for each test. PostgreSQL: the run works in a
+    schema of its own; after migrating, its rows and sequence values are kept in a second
+    schema, and before each test every table is emptied and refilled from there (committed,
+    so server threads, workers and browsers see the same data as the test). A test that
+    changed the schema itself (a migration test, say) gets the schema rebuilt.
+    """
+
     def __init__(self, name, tmp_root):
         self.name = name
         self.tmp_root = tmp_root
         self.error = None
         self.schema = None
+        self._schemas = contextlib.ExitStack()
+        self._conn = None
         if name == "sqlite":
             self.template = tmp_root / "template.db"
             self.url = f"sqlite:///{self.template}"
         else:
-            found, self.error = _postgres_schema_url()
-            if found:
-                self.url, self.schema = found
+            import psycopg2
+
+            try:
+                self.url, self.schema = self._schemas.enter_context(db.temporary_schema(POSTGRES_URL, "test"))
+                _url, self.snapshot = self._schemas.enter_context(db.temporary_schema(POSTGRES_URL, "test_tmpl"))
+            except psycopg2.OperationalError as e:
+                self.error = f"PostgreSQL not reachable at {POSTGRES_URL} ({str(e).strip()}); " \
+                             "install and start postgresql, or set TEST_POSTGRES_URL"
         self.ready = False
 
     def prepare(self, data_dir):
@@ -76,6 +59,8 @@ class Backend:
         create_app({"DATABASE_URL": self.url, "DATA_DIR": str(data_dir), "SECRET_KEY": "x"})
         init_database()
         db.database.close() if not db.database.is_closed() else None
+        if self.name == "postgres":
+            self._take_snapshot()
         self.ready = True
 
     def url_for_test(self, tmp_path):
@@ -85,27 +70,78 @@ class Backend:
             return f"sqlite:///{path}"
         return self.url
 
-    def reset(self):
-        if self.name != "postgres":
-            return
-        tables = [m._meta.table_name for m in db.all_models()
-                  if m._meta.table_name not in REFERENCE_TABLES]
-        with db.database.connection_context():
-            db.database.execute_sql("TRUNCATE {} RESTART IDENTITY CASCADE".format(
-                ", ".join(f'"{t}"' for t in tables)))
+    # ------------------------------------------------------------ PostgreSQL's fresh copy
 
-    def drop(self):
-        if self.schema:
+    def _cursor(self):
+        if self._conn is None or self._conn.closed:
             import psycopg2
             from playhouse.db_url import parse
 
-            params = parse(POSTGRES_URL)
+            params = parse(self.url)
             params["dbname"] = params.pop("database")
-            conn = psycopg2.connect(**params, connect_timeout=5)
-            conn.autocommit = True
-            with conn.cursor() as cur:
-                cur.execute(f'DROP SCHEMA "{self.schema}" CASCADE')
-            conn.close()
+            self._conn = psycopg2.connect(**params)
+            self._conn.autocommit = True
+        return self._conn.cursor()
+
+    _FINGERPRINT = """
+        SELECT md5(coalesce(string_agg(item, ',' ORDER BY item), '')) FROM (
+            SELECT c.relname || '.' || a.attname || ':' || format_type(a.atttypid, a.atttypmod)
+                   || ':' || a.attnotnull::text || ':' || a.atthasdef::text AS item
+            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+            WHERE c.relnamespace = %(schema)s::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
+            UNION ALL
+            SELECT c.relname || ':' || c.relkind::text FROM pg_class c
+            WHERE c.relnamespace = %(schema)s::regnamespace) items"""
+
+    def _take_snapshot(self):
+        """Keep the migrated schema's rows and sequence values, to start every test from them."""
+        order = [m._meta.table_name for m in db.all_models()]  # foreign keys point backwards
+        with self._cursor() as cur:
+            cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (self.schema,))
+            tables = {row[0] for row in cur.fetchall()}
+            self.tables = sorted(tables - set(order)) + [t for t in order if t in tables]
+            cur.execute(self._FINGERPRINT, {"schema": self.schema})
+            self.fingerprint = cur.fetchone()[0]
+            cur.execute("SELECT sequencename, coalesce(last_value, 1), last_value IS NOT NULL "
+                        "FROM pg_sequences WHERE schemaname = %s", (self.schema,))
+            sequences = cur.fetchall()
+            filled = []
+            for table in self.tables:
+                cur.execute(f'CREATE TABLE "{self.snapshot}"."{table}" AS SELECT * FROM "{self.schema}"."{table}"')
+                if cur.rowcount:
+                    filled.append(table)
+        self.restore_sql = (
+            "TRUNCATE {} RESTART IDENTITY CASCADE;".format(", ".join(f'"{self.schema}"."{t}"' for t in self.tables))
+            + "".join(f'INSERT INTO "{self.schema}"."{t}" SELECT * FROM "{self.snapshot}"."{t}";' for t in filled)
+            + "".join(f"SELECT setval('\"{self.schema}\".\"{name}\"', {value}, {called});"
+                      for name, value, called in sequences))
+
+    def reset(self):
+        """PostgreSQL: back to the freshly migrated data (SQLite copies a file instead)."""
+        if self.name != "postgres":
+            return
+        with self._cursor() as cur:
+            cur.execute(self._FINGERPRINT, {"schema": self.schema})
+            if cur.fetchone()[0] != self.fingerprint:
+                self._rebuild()
+                return
+            cur.execute("SET lock_timeout = '60s'")
+            cur.execute(self.restore_sql)
+
+    def _rebuild(self):
+        """A test changed the schema: migrate a fresh one (rare, and slower than a restore)."""
+        with self._cursor() as cur:
+            cur.execute(f'DROP SCHEMA "{self.schema}" CASCADE; CREATE SCHEMA "{self.schema}"; '
+                        f'DROP SCHEMA "{self.snapshot}" CASCADE; CREATE SCHEMA "{self.snapshot}"')
+        bound = db.database.obj
+        self.ready = False
+        self.prepare(self.tmp_root)
+        db.database.initialize(bound)  # the test's app keeps its own handle
+
+    def drop(self):
+        if self._conn is not None:
+            self._conn.close()
+        self._schemas.close()
 
 
 @pytest.fixture(scope="session")
@@ -160,79 +196,6 @@ def client(app):
     return app.test_client()
 
 
-def login(client, username, password=PASSWORD):
-    """Sign in through the real login form (CSRF token included)."""
-    import re
-
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True))
-    assert token, "login form has no CSRF token"
-    response = client.post("/login", data={"username": username, "password": password,
-                                           "csrf_token": token.group(1)})
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
-    return client
-
-
-def csrf_token(client, path="/account"):
-    import re
-
-    page = client.get(path).get_data(as_text=True)
-    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
-
-
-class World:
-    """Two farms in two counties and one user of every role around them."""
-
-    def __init__(self):
-        from farms import service as farms
-        from farms.models import Crop, InputProduct
-        from web.accounts import service as accounts
-
-        coop = accounts.create_organisation("信丰脐橙合作社", "cooperative", division_code="360722")
-        other = accounts.create_organisation("南丰橘园", "farm", division_code="361023")
-        lab = accounts.create_organisation("赣州检测中心", "lab")
-        bureau_org = accounts.create_organisation("信丰县农业农村局", "bureau", division_code="360722")
-
-        def user(name, role, **kw):
-            return accounts.create_user(name, PASSWORD, role, display_name=name, **kw)
-
-        self.admin = user("admin", "admin")
-        self.farmer_a = user("farmer_a", "farmer", organisation=coop)
-        self.worker_a = user("worker_a", "farmer")
-        self.farmer_b = user("farmer_b", "farmer", organisation=other)
-        self.operator = user("operator", "operator", organisation=coop)
-        self.inspector = user("inspector", "inspector", organisation=lab)
-        self.bureau_county = user("bureau_county", "bureau", organisation=bureau_org, division_code="360722")
-        self.bureau_city = user("bureau_city", "bureau", division_code="360700")
-        self.bureau_other_city = user("bureau_fuzhou", "bureau", division_code="361000")
-        self.bureau_province = user("bureau_province", "bureau", division_code="360000")
-        self.stranger = user("stranger", "farmer")
-
-        self.farm_a = farms.create_farm(self.farmer_a, {"name": "A 果园", "county_code": "360722",
-                                                        "latitude": 25.38, "longitude": 114.92})
-        farms.add_member(self.farm_a, self.worker_a, "worker")
-        self.farm_b = farms.create_farm(self.farmer_b, {"name": "B 橘园", "county_code": "361023"})
-        self.plot_a = farms.create_plot(self.farmer_a, self.farm_a,
-                                        {"name": "1号园", "kind": "orchard", "area": 10, "area_unit": "mu"})
-        self.plot_b = farms.create_plot(self.farmer_b, self.farm_b,
-                                        {"name": "东坡", "kind": "orchard", "area": 8, "area_unit": "mu"})
-        orange = Crop.get(Crop.code == "navel_orange")
-        tangerine = Crop.get(Crop.code == "nanfeng_tangerine")
-        self.planting_a = farms.create_planting(self.farmer_a, self.plot_a, {
-            "crop": orange.id, "variety": "纽荷尔", "start_date": dt.date(2019, 3, 1)})
-        self.planting_b = farms.create_planting(self.farmer_b, self.plot_b, {
-            "crop": tangerine.id, "start_date": dt.date(2018, 3, 1)})
-        when = dt.datetime(2026, 9, 1, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-        product = InputProduct.get(InputProduct.code == "abamectin_1_8ec")
-        self.log_a = farms.create_log(self.farmer_a, self.farm_a, {
-            "kind": "input", "timestamp": when, "plots": [self.plot_a.id], "input_product": product.id,
-            "dose": 40, "dose_unit": "ml/亩"})
-        self.log_b = farms.create_log(self.farmer_b, self.farm_b, {
-            "kind": "activity", "timestamp": when, "plots": [self.plot_b.id], "activity_kind": "pruning"})
-
-
 @pytest.fixture
 def world(app):
     return World()
@@ -241,31 +204,6 @@ def world(app):
 # ---------------------------------------------------------------- browser tests
 
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-
-
-def sqlite_backend(backends, tmp_path_factory):
-    """For tests whose flow does not depend on the database: they run once, on SQLite."""
-    sqlite = backends("sqlite")
-    sqlite.prepare(tmp_path_factory.mktemp("data"))
-    return sqlite
-
-
-def serve(app):
-    """Serve ``app`` on a free local port in a thread; returns (origin, stop)."""
-    import threading
-
-    from werkzeug.serving import make_server
-
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-
-    def stop():
-        httpd.shutdown()
-        thread.join(timeout=10)
-
-    return f"http://127.0.0.1:{httpd.server_port}", stop
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 import pytest
 
 from farms import service
-from tests.conftest import csrf_token, login
+from tests.helpers import csrf_token, login
 
 
 def content(title):

@@ -5,19 +5,12 @@ import re
 import pytest
 
 from farms.models import FarmInvitation, FarmMember
-from tests.conftest import login
-from tests.farms.test_views import form_fields
+from tests.helpers import bearer as _bearer, form_fields, login
 
 
 @pytest.fixture
 def bearer(world):
-    from web.accounts import service
-
-    def headers(user):
-        token, _ = service.create_token(user, "t")
-        return {"Authorization": f"Bearer {token}"}
-
-    return headers
+    return _bearer
 
 
 def observation(client, headers, world):

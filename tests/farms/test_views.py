@@ -2,24 +2,7 @@
 import re
 
 from farms.models import Log
-from tests.conftest import csrf_token, login
-
-
-def form_fields(html):
-    """The values a browser would submit for the first form with method=post."""
-    form = re.search(r'<form method="post"[^>]*>(.*?)</form>', html, re.S).group(1)
-    fields = {}
-    for tag in re.findall(r"<input[^>]*>", form):
-        name = re.search(r'name="([^"]+)"', tag)
-        value = re.search(r'value="([^"]*)"', tag)
-        if name and 'type="submit"' not in tag:
-            fields[name.group(1)] = value.group(1) if value else ""
-    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
-        selected = re.findall(r'<option[^>]*selected[^>]*value="([^"]*)"|<option value="([^"]*)"[^>]*selected', body)
-        values = [a or b for a, b in selected]
-        fields[name] = values if "multiple" in form.split(f'name="{name}"')[0][-200:] or len(values) > 1 else \
-            (values[0] if values else "")
-    return fields
+from tests.helpers import csrf_token, form_fields, login
 
 
 def test_add_a_pesticide_log_from_the_plot_page(client, world):

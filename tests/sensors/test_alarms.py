@@ -13,7 +13,7 @@ from farms import service as farms
 from farms.models import Alert, Crop, Log, LogPlot
 from sensors import alarms
 from sensors.models import AlarmRule, AlarmState, DailyRecord, Device
-from tests.conftest import login
+from tests.helpers import ingest, login
 from web.accounts.models import utcnow
 from web.permissions import Denied
 
@@ -21,7 +21,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def post(client, token, batch):
-    response = client.post("/api/v1/ingest", json=batch, headers={"Authorization": f"Bearer {token}"})
+    response = ingest(client, token, batch)
     assert response.status_code in (200, 422), response.get_data(as_text=True)
     return response.json
 

@@ -6,13 +6,7 @@ import time
 import pytest
 
 from sensors.models import Device, Reading, Rollup
-
-
-def post(client, token, body, **kwargs):
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    if isinstance(body, (bytes, str)):
-        return client.post("/api/v1/ingest", data=body, headers=headers, content_type="application/json", **kwargs)
-    return client.post("/api/v1/ingest", json=body, headers=headers, **kwargs)
+from tests.helpers import ingest as post
 
 
 def test_senml_with_base_values_and_unit_conversion(client, greenhouse):

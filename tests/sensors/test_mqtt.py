@@ -18,7 +18,7 @@ import peewee as pw
 import pytest
 
 from sensors.models import Device, Reading, Rollup
-from tests.conftest import need
+from tests.helpers import need
 
 BROKER_HOST, BROKER_PORT = "127.0.0.1", 1883
 BROKER = f"mqtt://{BROKER_HOST}:{BROKER_PORT}"

@@ -7,14 +7,9 @@ import time
 import pytest
 
 from sensors.models import Device, DeviceCredential, Reading, Rollup
-from tests.conftest import csrf_token, login
+from tests.helpers import csrf_token, ingest, login
 
 TOKEN = re.compile(r"dv_[A-Za-z0-9_-]{20,}")
-
-
-def ingest(client, token, body):
-    response = client.post("/api/v1/ingest", json=body, headers={"Authorization": f"Bearer {token}"})
-    return response
 
 
 def add_device(client, plot_id, name="棚内气象站", metrics=("air_temperature", "co2"), uid=""):
@@ -362,7 +357,7 @@ def test_demo_load_puts_stations_with_a_month_of_readings_in_both_greenhouses(ap
 @pytest.fixture
 def demo_server(backends, tmp_path_factory, tmp_path):
     """The demo (with its greenhouse stations) served on SQLite; the flow does not depend on the database."""
-    from tests.conftest import serve, sqlite_backend
+    from tests.helpers import serve, sqlite_backend
     from web import create_app, db, demo
 
     backend = sqlite_backend(backends, tmp_path_factory)
@@ -382,7 +377,7 @@ def test_greenhouse_charts_fit_a_phone(demo_server, phone):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from tests.conftest import ARTIFACTS
+    from tests.helpers import ARTIFACTS
 
     phone.get(demo_server + "/login")
     phone.find_element(By.NAME, "username").send_keys("farmer1")

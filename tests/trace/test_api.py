@@ -1,19 +1,14 @@
 """The trace API refuses bad requests clearly and leaves stored data as it was."""
 import pytest
 
+from tests.helpers import bearer
 from trace.models import Batch, BatchLink, Event
 
 
 @pytest.fixture
 def tokens(world, journey):
-    from web.accounts import service
-
-    def headers(user):
-        token, _ = service.create_token(user, "t")
-        return {"Authorization": f"Bearer {token}"}
-
-    return {"farmer": headers(world.farmer_a), "coop": headers(world.operator),
-            "retail": headers(journey.retail_user), "farmer_b": headers(world.farmer_b)}
+    return {"farmer": bearer(world.farmer_a), "coop": bearer(world.operator),
+            "retail": bearer(journey.retail_user), "farmer_b": bearer(world.farmer_b)}
 
 
 @pytest.fixture

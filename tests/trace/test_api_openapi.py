@@ -4,7 +4,7 @@ Every trace operation is called for real, with a bearer token: each request body
 is checked against the schema the merged /api/v1/openapi.json gives it, and each
 response against the schema of its path, method and status code (so an
 undocumented status fails as well as a wrong body). The helpers are those of
-tests/web/test_openapi.py, extended to media types other than application/json.
+tests/helpers.py, extended to media types other than application/json.
 """
 import datetime as dt
 import io
@@ -14,16 +14,12 @@ import uuid
 import pytest
 import yaml
 
-from tests.web.test_openapi import Contract, bearer
+from tests.helpers import Contract, bearer, pointer_part
 from web.api import PREFIX, openapi_files
 
 TRACE_FRAGMENT = next(path for path in openapi_files() if path.parent.name == "trace")
 EPCIS_OPERATIONS = {("/batches/{batch_id}/epcis", "get"), ("/epcis", "post")}
 GTIN = "06901234567892"
-
-
-def _pointer_part(text):
-    return text.replace("~", "~0").replace("/", "~1")
 
 
 def trace_operations():
@@ -43,7 +39,7 @@ class TraceContract(Contract):
         pointer, request_body = self.follow(self.operation_pointer(path, method) + "/requestBody")
         assert media_type in request_body["content"], \
             f"{method.upper()} {path} documents no {media_type} request body (only {sorted(request_body['content'])})"
-        return self.errors(f"{pointer}/content/{_pointer_part(media_type)}/schema", body)
+        return self.errors(f"{pointer}/content/{pointer_part(media_type)}/schema", body)
 
     def check_request(self, path, method, body, media_type="application/json"):
         errors = self.request_errors(path, method, body, media_type)
@@ -61,7 +57,7 @@ class TraceContract(Contract):
         assert media_type in definition.get("content", {}), \
             f"{method.upper()} {path} {status} documents no {media_type} body"
         assert body is not None, f"{method.upper()} {path} {status} returned no JSON"
-        errors = self.errors(f"{pointer}/content/{_pointer_part(media_type)}/schema", body)
+        errors = self.errors(f"{pointer}/content/{pointer_part(media_type)}/schema", body)
         assert not errors, (f"{method.upper()} {path} {status}: the response breaks its schema:\n"
                             + "\n".join(errors) + f"\nbody: {body}")
         if status < 300:

@@ -8,7 +8,7 @@ import base64
 
 import pytest
 
-from tests.conftest import ARTIFACTS, serve, sqlite_backend
+from tests.helpers import ARTIFACTS, serve, sqlite_backend
 
 pytestmark = pytest.mark.browser
 
@@ -107,7 +107,7 @@ def test_seller_batch_page_on_a_phone(server, phone, traced):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from tests.conftest import PASSWORD
+    from tests.helpers import PASSWORD
 
     phone.get(server + "/login")
     phone.find_element(By.NAME, "username").send_keys("retail1")

@@ -8,18 +8,13 @@ page showed "harvested 2099-01-01".
 """
 import pytest
 
+from tests.helpers import bearer as _bearer
 from trace.models import Batch, Event
 
 
 @pytest.fixture
 def bearer(world):
-    from web.accounts import service
-
-    def headers(user):
-        token, _ = service.create_token(user, "t")
-        return {"Authorization": f"Bearer {token}"}
-
-    return headers
+    return _bearer
 
 
 @pytest.fixture

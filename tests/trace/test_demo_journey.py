@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import zxingcpp
 from PIL import Image
 
-from tests.conftest import login
+from tests.helpers import login
 from trace.models import Batch
 
 DEMO_PASSWORD = "demo-password"

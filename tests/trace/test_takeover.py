@@ -7,20 +7,13 @@ did the same with the testing lab's name and rewrote its inspection.
 """
 import pytest
 
-from tests.farms.test_views import form_fields
-from tests.conftest import login
+from tests.helpers import bearer as _bearer, form_fields, login
 from trace.models import Batch, Event
 
 
 @pytest.fixture
 def bearer(world):
-    from web.accounts import service
-
-    def headers(user):
-        token, _ = service.create_token(user, "t")
-        return {"Authorization": f"Bearer {token}"}
-
-    return headers
+    return _bearer
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from tests.conftest import World, login
-from tests.trace.conftest import Journey
+from tests.helpers import Journey, World, login
 from trace import digital_link
 from trace import service as trace
 from trace.models import Batch, Event, Scan

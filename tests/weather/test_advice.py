@@ -169,13 +169,8 @@ def test_classify_unknown_is_other():
 
 @pytest.fixture
 def rules(app):
-    """The rules loaded, and whatever a test changes rolled back (advice may be reference data)."""
-    from web.db import database
-
-    with database.atomic() as transaction:
-        advice.load_rules()
-        yield
-        transaction.rollback()
+    """The rules loaded (every test starts from a fresh copy of the reference data)."""
+    advice.load_rules()
 
 
 def test_load_rules_is_idempotent_and_keeps_bureau_edits(rules, tmp_path):

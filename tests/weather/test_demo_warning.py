@@ -3,8 +3,7 @@ a Cancel clears it, and the loudspeaker text downloads."""
 import datetime as dt
 
 from farms.models import Alert
-from tests.conftest import csrf_token, login, serve
-from tests.weather.conftest import cap_message
+from tests.helpers import cap_message, csrf_token, login, serve
 from weather import demo as weather_demo
 from weather import service
 from weather.models import Feed

@@ -5,7 +5,7 @@ import pytest
 
 from farms import service as farms
 from farms.models import Alert
-from tests.weather.conftest import TZ, cap_message
+from tests.helpers import TZ, cap_message
 from weather import cap, service
 from weather.models import Feed, WeatherWarning
 
@@ -146,7 +146,7 @@ def test_atom_index_links_are_followed(app, world, feed_server):
 
 
 def test_loudspeaker_script_for_a_warning(app, world, client):
-    from tests.conftest import login
+    from tests.helpers import login
 
     warning = ingest(app, cap_message("NF-5"))
     login(client, "farmer_b")

@@ -1,7 +1,7 @@
 """Sign in, sign out, sessions, CSRF and bearer tokens."""
 import re
 
-from tests.conftest import PASSWORD, csrf_token, login
+from tests.helpers import PASSWORD, csrf_token, login
 
 
 def test_root_is_a_chinese_login_page(client):

@@ -5,7 +5,7 @@ and the selenium package. Outside CI the test skips without them; under CI=true 
 """
 import pytest
 
-from tests.conftest import ARTIFACTS, serve, sqlite_backend
+from tests.helpers import ARTIFACTS, serve, sqlite_backend
 
 pytestmark = pytest.mark.browser
 

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from farms import demo as farm_demo
-from tests.conftest import login
+from tests.helpers import login
 from web import demo
 from web.clock import local_zone
 

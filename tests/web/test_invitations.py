@@ -3,19 +3,13 @@ import re
 
 import pytest
 
-from tests.conftest import PASSWORD, login
+from tests.helpers import PASSWORD, bearer as _bearer, login
 from web.accounts.models import Invitation, User
 
 
 @pytest.fixture
 def bearer(world):
-    from web.accounts import service
-
-    def headers(user):
-        token, _ = service.create_token(user, "t")
-        return {"Authorization": f"Bearer {token}"}
-
-    return headers
+    return _bearer
 
 
 def test_a_manager_invites_and_the_invitee_joins(client, world, bearer):

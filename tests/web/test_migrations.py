@@ -37,7 +37,7 @@ def test_a_new_migration_applies_to_a_database_holding_data(app, world, tmp_path
         assert [(r[0], r[1], r[2]) for r in rows] == farms_before
         assert {r[3] for r in rows} == {"0797-0000000"}
         assert Log.select().count() == logs_before
-        # Undo, so the shared PostgreSQL schema stays as the models describe it.
+        # and it rolls back
         db.migration_router().rollback()
         assert "phone" not in {c.name for c in db.database.get_columns("farm")}
 

@@ -7,89 +7,18 @@ a wrong body.
 import re
 
 import pytest
-from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_spec
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
+from tests.helpers import Contract, bearer
 from web.api import PREFIX
 
 HTTP_METHODS = ("get", "put", "post", "patch", "delete", "options", "head", "trace")
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
-DOCUMENT_URI = "urn:farm-to-table:openapi"
 FLASK_ARGUMENT = re.compile(r"<(?:(?P<converter>[^<>:]+):)?(?P<name>[^<>:]+)>")
 PAST = "2025-10-01T09:00:00+08:00"
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def _pointer_part(text):
-    return text.replace("~", "~0").replace("/", "~1")
-
-
-class Contract:
-    """The served document, and checks of requests and responses against it."""
-
-    def __init__(self, document):
-        self.document = document
-        resource = Resource.from_contents(document, default_specification=DRAFT202012)
-        self.registry = Registry().with_resource(DOCUMENT_URI, resource)
-
-    def node(self, pointer):
-        node = self.document
-        for part in pointer.lstrip("/").split("/"):
-            part = part.replace("~1", "/").replace("~0", "~")
-            node = node[int(part)] if isinstance(node, list) else node[part]
-        return node
-
-    def follow(self, pointer):
-        """(pointer, node) after following local $refs from ``pointer``."""
-        node = self.node(pointer)
-        while "$ref" in node:
-            ref = node["$ref"]
-            assert ref.startswith("#/"), f"only local references are expected, not {ref}"
-            pointer, node = ref[1:], self.node(ref[1:])
-        return pointer, node
-
-    def errors(self, schema_pointer, instance):
-        validator = Draft202012Validator({"$ref": f"{DOCUMENT_URI}#{schema_pointer}"},
-                                         registry=self.registry,
-                                         format_checker=Draft202012Validator.FORMAT_CHECKER)
-        return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
-                for e in sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))]
-
-    def operation_pointer(self, path, method):
-        assert path in self.document["paths"], f"{path} is not documented"
-        assert method in self.document["paths"][path], f"{method.upper()} {path} is not documented"
-        return f"/paths/{_pointer_part(path)}/{method}"
-
-    def request_errors(self, path, method, body):
-        pointer, request_body = self.follow(self.operation_pointer(path, method) + "/requestBody")
-        assert "application/json" in request_body["content"]
-        return self.errors(f"{pointer}/content/application~1json/schema", body)
-
-    def check_request(self, path, method, body):
-        errors = self.request_errors(path, method, body)
-        assert not errors, f"{method.upper()} {path}: the request body breaks its schema:\n" + "\n".join(errors)
-
-    def check(self, path, method, response, status):
-        """Assert ``response`` has ``status``, is documented and matches its schema; return its JSON."""
-        body = response.get_json(silent=True)
-        assert response.status_code == status, (response.status_code, body)
-        operation = self.operation_pointer(path, method)
-        responses = self.node(operation + "/responses")
-        documented = sorted(responses)
-        assert str(status) in responses, \
-            f"{method.upper()} {path} answered {status}, which is not documented (only {documented})"
-        pointer, definition = self.follow(f"{operation}/responses/{status}")
-        assert "application/json" in definition.get("content", {}), \
-            f"{method.upper()} {path} {status} documents no application/json body"
-        assert body is not None, f"{method.upper()} {path} {status} returned no JSON"
-        errors = self.errors(f"{pointer}/content/application~1json/schema", body)
-        assert not errors, (f"{method.upper()} {path} {status}: the response breaks its schema:\n"
-                            + "\n".join(errors) + f"\nbody: {body}")
-        return body
 
 
 def flask_operations(app):
@@ -108,13 +37,6 @@ def flask_operations(app):
 def documented_operations(document):
     return {(path, method): operation for path, item in document["paths"].items()
             for method, operation in item.items() if method in HTTP_METHODS}
-
-
-def bearer(user):
-    from web.accounts.service import create_token
-
-    token, _record = create_token(user, "t")
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ not disclosed); one who may see it but not change it gets 403.
 """
 import pytest
 
-from tests.conftest import login
+from tests.helpers import login
 from web.permissions import Access
 
 # Access of each World user to farm A (信丰县 360722, owned by the cooperative).

@@ -14,6 +14,8 @@ holds no keys), and every HTTP call has a timeout. Failures come out as
 - ``TransactionReverted``: any other revert, and any mined transaction whose
   receipt has status 0 (``.tx_hash``; ``.reason`` holds the decoded cause,
   e.g. a ``RootAlreadyAnchored`` when another transaction won the race).
+- ``ChainError`` itself: the node refused the request for another reason
+  (nonce too low, insufficient funds, an account not on a Besu allowlist).
 
 Reverts look different on the two chains we use. On anvil (and other real
 nodes) ``call``/``estimate_gas``/``build_transaction`` raise web3's
@@ -165,12 +167,12 @@ def decode_revert(data):
 def _revert_data(exc):
     """The raw revert data carried by a web3 or eth-tester exception, if any."""
     data = getattr(exc, "data", None)
+    if isinstance(data, dict):  # some nodes nest it: {"message": ..., "data": "0x..."}
+        data = data.get("data")
     if isinstance(data, (bytes, bytearray)) and data:
         return bytes(data)
     if isinstance(data, str) and re.fullmatch(r"0x[0-9a-fA-F]{8,}", data):
         return bytes.fromhex(data[2:])
-    if isinstance(data, dict) and isinstance(data.get("data"), str):
-        return _revert_data(type("E", (), {"data": data["data"]})())
     text = " ".join(str(a) for a in getattr(exc, "args", ())) or str(exc)
     # eth-tester: "execution reverted: b'\xe2Q}?...'"
     match = re.search(r"""b(['"]).*\1""", text, re.DOTALL)
@@ -199,8 +201,8 @@ def error_from_revert(data, text="", tx_hash=None):
                    f"so it may not {what}", account=account, role=role, tx_hash=tx_hash)
     if name == "RootAlreadyAnchored":
         root = bytes(args[0]) if args else None
-        return RootAlreadyAnchored(f"root {_hex(root) if root else ''} is already anchored".replace("  ", " "),
-                                   root=root, tx_hash=tx_hash)
+        what = f"root {_hex(root)}" if root else "the root"
+        return RootAlreadyAnchored(f"{what} is already anchored", root=root, tx_hash=tx_hash)
     if name == "EnforcedPause":
         return ContractPaused("the anchoring contract is paused by its admin", tx_hash=tx_hash)
     if name == "EmptyRoot":
@@ -256,8 +258,11 @@ class _Guard:
                                   f"{type(exc).__name__}: {exc}") from exc
         from web3.exceptions import Web3RPCError
 
-        if isinstance(exc, Web3RPCError) and "revert" in str(exc).lower():
-            raise error_from_revert(_revert_data(exc), str(exc)) from exc
+        if isinstance(exc, Web3RPCError):
+            if "revert" in str(exc).lower():
+                raise error_from_revert(_revert_data(exc), str(exc)) from exc
+            # e.g. nonce too low, insufficient funds, an account not on a Besu allowlist
+            raise ChainError(f"the node refused to {self.what}: {exc}") from exc
         return False
 
 

@@ -122,3 +122,15 @@ def test_state_file_keeps_anchors_across_a_clean_restart(tmp_path):
         assert reg.is_writer(WRITER.address)
         # The nonce carried over too: the writer can anchor again.
         assert reg.anchor(WRITER, keccak(text="after restart"), 1, b"")["block_number"] > result["block_number"]
+
+
+def test_node_refusal_is_a_chain_error(node):
+    """A writer without funds: the node refuses the transaction, reported as a ChainError with its message."""
+    from eth_account import Account
+
+    w3 = R.connect(node.url)
+    reg = R.Registry(w3, R.deploy(w3, ADMIN))
+    poor = Account.create()
+    reg.grant_writer(ADMIN, poor.address)
+    with pytest.raises(R.ChainError, match="(?i)insufficient funds"):
+        reg.anchor(poor, keccak(text="unpaid"), 1, b"")

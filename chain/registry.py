@@ -494,3 +494,27 @@ class Registry:
     def block_number(self):
         with _Guard("read the block number", _url(self.w3)):
             return self.w3.eth.block_number
+
+    def is_pending(self, tx_hash):
+        """True while the node knows ``tx_hash`` but has not mined it (so it must not be sent again)."""
+        from web3.exceptions import TransactionNotFound
+
+        with _Guard("read a transaction", _url(self.w3)):
+            try:
+                tx = self.w3.eth.get_transaction(tx_hash)
+            except TransactionNotFound:
+                return False
+        return tx.get("blockNumber") is None
+
+
+def fund(w3, from_account, address, value, timeout=30):
+    """Send ``value`` wei to ``address`` (an organisation's new key, on a chain where gas costs)."""
+    what = f"fund {address}"
+    with _Guard(what, _url(w3)):
+        tx = {"from": from_account.address, "to": to_checksum_address(address), "value": int(value),
+              "nonce": w3.eth.get_transaction_count(from_account.address, "pending"), "gas": 21000,
+              "chainId": w3.eth.chain_id}
+        tx.update(_fees(w3))
+    tx_hash = _send(w3, from_account.sign_transaction(tx).raw_transaction, what)
+    _wait(w3, tx_hash, timeout, what)
+    return tx_hash

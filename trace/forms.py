@@ -32,6 +32,9 @@ SCAN_WARNING_LABELS = {
     "frequent": _l("This code was scanned unusually often in the last hour."),
     "new_places": _l("After its retail sale, this code was scanned in many new places."),
 }
+# What the consumer page says of each journey event's seal (see the chain domain).
+SEAL_LABELS = {"verified": _l("verified"), "pending": _l("pending"), "tampered": _l("changed"),
+               "missing": _l("missing"), "unknown_root": _l("not on the chain")}
 # Organisations a batch may be shipped to (labs and bureaus take samples, not batches).
 SHIPPING_KINDS = ("farm", "cooperative", "processor", "logistics", "retailer")
 MAX_INSPECTION_ITEMS = 5

@@ -188,13 +188,81 @@ def step_name(biz_step):
 
 
 def _append(batch, document, organisation, user, kind="event", corrects=None):
-    """Store one event row: the document, canonical, with its hash."""
+    """Store one event row: the document, canonical, with its hash; then tell the listeners
+    (the chain domain seals it), inside the same transaction and under the batch's lock."""
     text = canonical_json(document)
     event_time = dt.datetime.fromisoformat(document["eventTime"])
-    return Event.create(event_id=document["eventID"], kind=kind, batch=batch,
-                        biz_step=step_name(document.get("bizStep", "")), event_time=to_utc_naive(event_time),
-                        organisation=organisation, recorded_by=user, corrects=corrects,
-                        source_event_id=document.get(f"{NS}:sourceEventID"), document=text, hash=digest(text))
+    with database.atomic():
+        event = Event.create(event_id=document["eventID"], kind=kind, batch=batch,
+                             biz_step=step_name(document.get("bizStep", "")), event_time=to_utc_naive(event_time),
+                             organisation=organisation, recorded_by=user, corrects=corrects,
+                             source_event_id=document.get(f"{NS}:sourceEventID"), document=text,
+                             hash=digest(text))
+        for listener in _EVENT_LISTENERS:
+            listener(event)
+    return event
+
+
+# ---------------------------------------------------------------- for the chain domain
+#
+# The chain domain seals and anchors events without trace knowing it: it registers a
+# listener for new events and the provider of the consumer page's verification.
+
+_EVENT_LISTENERS = []
+_VERIFIER = []
+
+
+def add_event_listener(listener):
+    """``listener(event_row)`` runs for each stored event, in its transaction."""
+    if listener not in _EVENT_LISTENERS:
+        _EVENT_LISTENERS.append(listener)
+
+
+def set_verifier(verifier):
+    """``verifier(batch, steps)`` answers ``verification`` (the consumer page's verdict)."""
+    _VERIFIER[:] = [verifier]
+
+
+def event_record(event):
+    """Every stored column of an event row, as JSON values: what a seal must cover."""
+    return {"id": event.id, "eventID": event.event_id, "kind": event.kind, "batch": event.batch_id,
+            "bizStep": event.biz_step, "eventTime": event.event_time.isoformat(),
+            "organisation": event.organisation_id, "recordedBy": event.recorded_by_id,
+            "corrects": event.corrects, "sourceEventID": event.source_event_id,
+            "recordedAt": event.recorded_at.isoformat(), "hash": event.hash,
+            "document": json.loads(event.document)}
+
+
+def batch_header(batch_id):
+    """The batch row's fields that pages show and that never change (code, lot, product, origin, amount)."""
+    batch = Batch.get_by_id(batch_id)
+    return {"code": batch.code, "lot": batch.lot_number, "gtin": batch.gtin, "organisation": batch.organisation_id,
+            "product": {"zh": batch.product_name, "en": batch.product_name_en, "crop": batch.crop_code},
+            "variety": batch.variety, "farm": batch.farm_id, "plot": batch.plot_id, "harvestLog": batch.harvest_log_id,
+            "harvestDate": batch.harvest_date.isoformat() if batch.harvest_date else None,
+            "quantity": batch.quantity, "unit": batch.unit, "createdBy": batch.created_by_id,
+            "createdAt": batch.created_at.isoformat()}
+
+
+def batch_events(batch_id, after_id=0):
+    """A batch's stored event rows (of every kind) in the order they were recorded."""
+    return list(Event.select().where((Event.batch == batch_id) & (Event.id > after_id)).order_by(Event.id))
+
+
+def batch_ids_with_events():
+    return [row.batch_id for row in Event.select(Event.batch).distinct().order_by(Event.batch)]
+
+
+def event_count():
+    return Event.select().count()
+
+
+def find_by_code(code):
+    return Batch.get_or_none(Batch.code == code)
+
+
+def find_batch(batch_id):
+    return Batch.get_or_none(Batch.id == batch_id)
 
 
 def _base_document(batch, event_type, biz_step, when, organisation, user, place):
@@ -880,7 +948,7 @@ def public_view(batch):
             conditions = ilmd.get(f"{NS}:growingConditions", [])
         if document.get(f"{NS}:inspection"):
             inspections.append(dict(document[f"{NS}:inspection"], time=document["eventTime"]))
-        timeline.append({"step": step_name(document.get("bizStep", "")), "time": document["eventTime"],
+        timeline.append({"id": event.id, "step": step_name(document.get("bizStep", "")), "time": document["eventTime"],
                          "place": document.get(f"{NS}:place"), "organisation": document.get(f"{NS}:organisation"),
                          "destination": document.get(f"{NS}:destination"),
                          "corrected": bool(document.get(f"{NS}:corrects"))})
@@ -891,9 +959,11 @@ def public_view(batch):
 def verification(batch, steps=None):
     """'tampered' if any stored event no longer matches its hash; otherwise 'pending' until anchored.
 
-    The chain domain turns 'pending' into 'anchored' once the hashes are on chain.
+    The chain domain, when installed, answers instead (see ``set_verifier``).
     """
     steps = steps if steps is not None else journey(batch)
+    if _VERIFIER:
+        return _VERIFIER[0](batch, steps)
     for event, _document, _erroneous in steps:
         if not verify_event(event):
             return {"status": "tampered", "event_id": event.event_id}

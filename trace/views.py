@@ -15,7 +15,7 @@ from markupsafe import Markup
 from farms import service as farms
 from sensors import service as sensors
 from trace import digital_link, qr, service
-from trace.forms import (LINEAGE_LABELS, SCAN_WARNING_LABELS, STATUS_LABELS, STEP_CHOICE_LABELS, STEP_LABELS,
+from trace.forms import (LINEAGE_LABELS, SCAN_WARNING_LABELS, SEAL_LABELS, STATUS_LABELS, STEP_CHOICE_LABELS, STEP_LABELS,
                          BatchForm, EventForm, InspectionForm, MergeForm, SplitForm, TransformForm)
 from trace.models import Batch, BatchLink
 from trace import permissions
@@ -50,7 +50,7 @@ def _signed_in():
 @bp.app_context_processor
 def _trace_labels():
     return {"STEP_LABELS": STEP_LABELS, "STATUS_LABELS": STATUS_LABELS, "LINEAGE_LABELS": LINEAGE_LABELS,
-            "SCAN_WARNING_LABELS": SCAN_WARNING_LABELS, "can_batch_harvest": _can_batch_harvest,
+            "SCAN_WARNING_LABELS": SCAN_WARNING_LABELS, "SEAL_LABELS": SEAL_LABELS, "can_batch_harvest": _can_batch_harvest,
             "english": _english}
 
 

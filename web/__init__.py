@@ -15,6 +15,7 @@ DOMAINS = (
     "farms",
     "sensors",
     "trace",
+    "chain",
     "weather",
 )
 

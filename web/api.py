@@ -8,7 +8,6 @@ from werkzeug.datastructures import MultiDict
 
 from web.accounts import service as accounts
 from web.accounts.forms import InvitationForm
-from web.accounts.models import Organisation
 from web.db import ValidationError
 from web.clock import from_utc_naive
 from web.permissions import Denied
@@ -91,7 +90,7 @@ def invitation_json(invitation):
 
 
 def _organisation(organisation_id):
-    organisation = Organisation.get_or_none(Organisation.id == organisation_id)
+    organisation = accounts.get_organisation(organisation_id)
     if organisation is None or not (accounts.manages_organisation(g.user, organisation.id)
                                     or g.user.organisation_id == organisation.id):
         raise Denied(404, "organisation not found")

@@ -55,6 +55,21 @@ _SETTINGS = {
     "SENSOR_STUCK_HOURS": (6, int),
     # Origin printed in QR codes (GS1 Digital Link); consumers' phones open it.
     "PUBLIC_BASE_URL": ("http://127.0.0.1:5000", str),
+    # Chain: the node's JSON-RPC URL (empty: events are sealed and wait, "pending"), the registry's address
+    # (empty: the one `flask chain deploy` wrote to DATA_DIR/chain.json), the admin key that deploys and
+    # grants WRITER (0x-hex; keep it out of the database), the password that encrypts organisations'
+    # keys (empty: derived from SECRET_KEY), blocks before a root counts, seconds per call, and the
+    # anchoring job's period and largest tree. CHAIN_POA=1 for Besu QBFT and other PoA chains.
+    "CHAIN_RPC_URL": ("", str),
+    "CHAIN_CONTRACT": ("", str),
+    "CHAIN_ADMIN_KEY": ("", str),
+    "CHAIN_KEY_PASSWORD": ("", str),
+    "CHAIN_CONFIRMATIONS": (2, int),
+    "CHAIN_TIMEOUT": (5, int),
+    "CHAIN_ANCHOR_SECONDS": (10, int),
+    "CHAIN_ANCHOR_EVENTS": (10000, int),
+    "CHAIN_RECONCILE_SECONDS": (300, int),
+    "CHAIN_POA": (False, _bool),
 }
 
 LANGUAGES = {"zh": "中文", "en": "English"}

@@ -2,7 +2,7 @@
 import shutil
 
 from chain import contract
-from tests.conftest import need
+from tests.helpers import need
 
 
 def test_artifact_is_reproducible():

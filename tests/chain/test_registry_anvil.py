@@ -9,7 +9,7 @@ from eth_utils import keccak
 from chain import registry as R
 from chain.node import Anvil, AnvilError, anvil_binary, dev_account, free_port
 from tests.chain.registry_checks import check_key_paths, force_send
-from tests.conftest import need
+from tests.helpers import need
 
 
 def _have_anvil():

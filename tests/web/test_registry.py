@@ -65,7 +65,10 @@ def test_init_app_registers_what_is_declared_and_nothing_else(tmp_path):
             assert app.blueprints[name].import_name.split(".")[0] == domain.name
         for name in domain.commands:
             assert name in app.cli.commands, f"{domain.name} declares command {name}"
-            assert app.cli.commands[name].callback.__module__.split(".")[0] == domain.name
+            command = app.cli.commands[name]
+            callbacks = [command.callback] if command.callback else \
+                [sub.callback for sub in command.commands.values()]  # a group of commands
+            assert callbacks and all(c.__module__.split(".")[0] == domain.name for c in callbacks)
         for job in domain.jobs:
             assert job in scheduler.JOBS, f"{domain.name} declares job {job}"
             assert scheduler.JOBS[job].func.__module__.split(".")[0] == domain.name

@@ -162,6 +162,10 @@ def revoke_token(user, token_id):
 INVITATION_DAYS = 14
 
 
+def get_organisation(organisation_id):
+    return Organisation.get_or_none(Organisation.id == organisation_id)
+
+
 def manages_organisation(user, organisation_id):
     """Administrators manage every organisation; others the one they belong to as a manager."""
     if user is None or organisation_id is None:

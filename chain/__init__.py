@@ -1,11 +1,30 @@
 """Anchoring journey events on a permissioned EVM: seals, signatures, Merkle roots, proofs, verification."""
 import os
+import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from web.registry import Domain
 
 # keccak through pysha3 (two to three times pycryptodome's speed); eth-hash reads this on first use.
 os.environ.setdefault("ETH_HASH_BACKEND", "pysha3")
+
+
+@contextmanager
+def keep_recursion_limit():
+    """py_ecc and py-evm raise Python's recursion limit to 100,000 when imported: deep input (JSON
+    nested 100,000 levels, say) would then crash a thread's C stack instead of raising
+    RecursionError. Import them inside this, and the limit stays what it was."""
+    limit = sys.getrecursionlimit()
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+with keep_recursion_limit():
+    import eth_account  # noqa: E402,F401  (imports py_ecc)
+    import web3  # noqa: E402,F401
 
 DOMAIN = Domain(
     name="chain",

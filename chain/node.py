@@ -124,6 +124,7 @@ class Anvil:
         """Start anvil and wait (at most ``timeout`` s) until its JSON-RPC answers."""
         if self.running:
             return self
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=self._log,
                                         stderr=subprocess.STDOUT)

@@ -109,9 +109,12 @@ def web3():
                                "(flask --app web chain deploy)")
     if url == IN_PROCESS:
         if not _IN_PROCESS_CHAIN:
-            from web3 import EthereumTesterProvider, Web3
+            from chain import keep_recursion_limit
 
-            _IN_PROCESS_CHAIN.append(Web3(EthereumTesterProvider()))
+            with keep_recursion_limit():
+                from web3 import EthereumTesterProvider, Web3
+
+                _IN_PROCESS_CHAIN.append(Web3(EthereumTesterProvider()))
         return _IN_PROCESS_CHAIN[0]
     try:
         return chain_registry.connect(url, timeout=_config("CHAIN_TIMEOUT"), poa=_config("CHAIN_POA"))
@@ -396,7 +399,7 @@ def anchor_pending():
             else:
                 report.failed += 1
         report.confirmed = confirm(contract)
-    except chain_registry.NodeUnavailable as e:
+    except chain_registry.ChainError as e:  # the node went away, or refused a read: try again next run
         report.error = str(e)
     return report
 
@@ -435,12 +438,17 @@ def reconcile():
         contract = registry()
     except ChainUnavailable as e:
         return {"checked": 0, "lost": 0, "error": str(e)}
+    from chain import registry as chain_registry
+
     checked = lost = 0
-    for root in Root.select().where(Root.state.in_(("anchored", "confirmed"))).order_by(Root.id):
-        checked += 1
-        if contract.anchor_of(_bytes(root.root)) is None:
-            _lost(root)
-            lost += 1
+    try:
+        for root in Root.select().where(Root.state.in_(("anchored", "confirmed"))).order_by(Root.id):
+            if contract.anchor_of(_bytes(root.root)) is None:
+                _lost(root)
+                lost += 1
+            checked += 1
+    except chain_registry.ChainError as e:
+        return {"checked": checked, "lost": lost, "error": str(e)}
     return {"checked": checked, "lost": lost, "error": ""}
 
 

@@ -59,7 +59,10 @@ class WorkerProcess:
         return self
 
     def alive(self):
-        return self.proc.poll() is None
+        code = self.proc.poll()
+        if code is not None:
+            self.lines.append(f"(exited with {code})")
+        return code is None
 
     def kill(self):
         os.kill(self.proc.pid, signal.SIGKILL)

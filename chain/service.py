@@ -556,7 +556,9 @@ def verify_batches(batch_ids):
                     chain_down = str(e)
                     state = "pending"
             states[event.id] = state
-            prev_leaf, expected_seq = _hex(leaf), seal.seq + 1
+            # The next event names the leaf that was sealed (and anchored) before it: a changed event
+            # is this one's finding, not the next one's.
+            prev_leaf, expected_seq = seal.leaf, seal.seq + 1
     return {"states": states, "missing": missing, "roots": roots, "chain_error": chain_down}
 
 

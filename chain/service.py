@@ -548,7 +548,10 @@ def verify_batches(batch_ids):
                     record = _root_record(contract_factory, seal.root.root)
                     if record is None:
                         state = "unknown_root"
-                    elif not _held_writer(_writer_period(contract_factory, seal.signer), record.timestamp):
+                    elif record.submitter.lower() != seal.signer.lower() and \
+                            not _held_writer(_writer_period(contract_factory, seal.signer), record.timestamp):
+                        # The contract let the submitter anchor only while it held WRITER; a signer
+                        # that is not the submitter must have held WRITER when the root was anchored.
                         state = "tampered"
                     else:
                         roots[seal.root.root] = record

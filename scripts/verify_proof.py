@@ -11,7 +11,8 @@ Needs only web3 (``pip install web3``); imports nothing of this project. For eac
 3. recovers the EIP-712 signer of (batch, seq, leaf) and compares it with the one named;
 4. follows the Merkle proof (OpenZeppelin sorted-pair keccak256) from the leaf to the root;
 5. reads the root's record from the registry contract (anchorOf: time and submitter), and
-   checks that the signer held WRITER at that time (writerPeriod).
+   checks that the signer held WRITER at that time: it is the submitter (the contract let it
+   anchor only while it held WRITER), or its writerPeriod covers the time.
 
 It prints one verdict per event (verified, pending, tampered, missing, unknown_root) and
 exits 0 only when every event is verified.
@@ -140,9 +141,14 @@ def check(proof_file, rpc_url, contract=None, timeout=10):
                     if int(submitter, 16) == 0:
                         verdict("unknown_root", "the chain does not hold the root")
                     else:
-                        since, until = registry.functions.writerPeriod(to_checksum_address(signer)).call()
+                        # The contract let the submitter anchor only while it held WRITER; any other
+                        # signer must have held WRITER when the root was anchored.
                         when = datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
-                        if not (since and since <= timestamp and (until == 0 or timestamp < until)):
+                        held = submitter.lower() == signer.lower()
+                        if not held:
+                            since, until = registry.functions.writerPeriod(to_checksum_address(signer)).call()
+                            held = bool(since) and since <= timestamp and (until == 0 or timestamp < until)
+                        if not held:
                             verdict("tampered", f"the signer did not hold WRITER when the root was anchored ({when})")
                         else:
                             verdict("verified", f"anchored {when} in block {block} by {submitter}")

@@ -183,3 +183,32 @@ def test_keys_are_never_stored_in_clear(anchored):
         for key in keys:
             secret = service.unlock(key).key.hex()
             assert secret not in key.keystore and secret[2:] not in key.keystore
+
+
+def test_an_organisation_without_writer_is_refused_by_the_contract_and_told_why(anchored):
+    from chain import service
+    from tests.helpers import bearer
+
+    deploy(anchored)
+    anchor(anchored)
+    retailer = anchored.journey.retailer.id
+    admin_key = anchored.app.config["CHAIN_ADMIN_KEY"]
+    with anchored.app.app_context():
+        service.registry().revoke_writer(service.admin_account(), service.current_key(retailer).address)
+    anchored.app.config["CHAIN_ADMIN_KEY"] = ""  # nobody here to grant it back
+    stored = anchored.client.post(f"/api/v1/batches/{anchored.batch['id']}/events",
+                                  headers=bearer(anchored.journey.retail_user),
+                                  json={"biz_step": "storing", "event_time": anchored.journey.at(0, hours=2).isoformat()})
+    assert stored.status_code == 201
+    anchor(anchored)
+    refused = Root.select().where(Root.organisation == retailer).order_by(Root.id.desc()).first()
+    assert refused.state == "ready" and "WRITER" in refused.last_error, refused.last_error
+    assert "WRITER" in anchored.cli("chain", "status")
+    status, events = states(anchored)
+    assert status == "pending" and events[-1] == "pending" and events[:5] == ["verified"] * 5
+    # The administrator grants it again: the waiting root goes through.
+    anchored.app.config["CHAIN_ADMIN_KEY"] = admin_key
+    with anchored.app.app_context(), db.database.connection_context():
+        Root.update(next_try_at=None).execute()
+    anchor(anchored)
+    assert states(anchored)[0] == "verified"

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
          405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-         422: "invalid", 500: "server_error", 503: "unavailable"}
+         422: "invalid", 429: "too_many_requests", 500: "server_error", 503: "unavailable"}
 
 
 def _wants_json():
@@ -32,6 +32,7 @@ def _page_message(status):
         409: _("This conflicts with something already saved."),
         413: _("The upload is too large."),
         422: _("Some fields need correcting."),
+        429: _("Too many attempts. Wait a few minutes, then try again."),
         503: _("The service is briefly unavailable. Please try again."),
     }.get(status, _("Something went wrong on our side. Please try again."))
 

@@ -1,5 +1,5 @@
 """Language: Chinese unless the user chose English (the switch is on every page)."""
-from flask import current_app, g, request, session
+from flask import current_app, g, has_request_context, request, session
 from flask_babel import Babel, get_locale
 
 
@@ -8,6 +8,8 @@ def select_locale():
     user = g.get("user")
     if user is not None and user.locale in languages:
         return user.locale
+    if not has_request_context():  # a command or a job: the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("locale") or request.cookies.get("locale")
     if chosen in languages:
         return chosen

@@ -60,6 +60,11 @@ _SETTINGS = {
     # grants WRITER (0x-hex; keep it out of the database), the password that encrypts organisations'
     # keys (empty: derived from SECRET_KEY), blocks before a root counts, seconds per call, and the
     # anchoring job's period and largest tree. CHAIN_POA=1 for Besu QBFT and other PoA chains.
+    # Sign-in throttling: Flask-Limiter's storage (memory:// for one process; redis://127.0.0.1:6379 when
+    # several workers serve), and the limits per client address and per account name.
+    "RATELIMIT_STORAGE_URI": ("memory://", str),
+    "LOGIN_LIMIT_PER_ADDRESS": ("20 per 10 minutes", str),
+    "LOGIN_LIMIT_PER_ACCOUNT": ("10 per 10 minutes", str),
     "CHAIN_RPC_URL": ("", str),
     "CHAIN_CONTRACT": ("", str),
     "CHAIN_ADMIN_KEY": ("", str),

@@ -33,6 +33,8 @@ class User(BaseModel):
     active = pw.BooleanField(default=True)
     created_at = pw.DateTimeField(default=utcnow)
     last_login_at = pw.DateTimeField(null=True)
+    # Bumped by logout and by a password change: every session signed in before then ends.
+    session_epoch = pw.IntegerField(default=0)
 
     def __str__(self):
         return self.display_name or self.username

@@ -19,6 +19,36 @@ LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 MIN_PASSWORD_LENGTH = 8
 
 
+# Passwords common in Chinese leaks that zxcvbn's (English) dictionaries rate as fair: pinyin,
+# "I love you forever" numbers (520, 1314), keyboard patterns typed on Chinese sites.
+COMMON_CN_PASSWORDS = frozenset({
+    "woaini1314", "woaini520", "5201314", "5201314520", "1314520", "13145200", "52013145", "iloveyou1314",
+    "dearbook", "xiazhili", "147258369", "789456123", "123654789", "110110110", "123321123", "qq123456",
+    "qwe123456", "a123456789", "abc123456", "wangyang", "zhangwei", "woaiwojia", "nihao123", "woaini123",
+    "88888888", "66666666", "1qaz2wsx", "1q2w3e4r", "31415926", "12344321",
+})
+
+
+def password_problem(password, username="", display_name=""):
+    """Why ``password`` may not be used (too short, common or guessable: zxcvbn's dictionaries of
+    leaked passwords, keyboard walks, repeats and sequences, and the user's own names), or None."""
+    from zxcvbn import zxcvbn
+
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        return _("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+    if len(password) > 256:
+        return _("At most 256 characters.")
+    if password.lower() in COMMON_CN_PASSWORDS or \
+            zxcvbn(password, user_inputs=[v for v in (username, display_name) if v])["score"] < 2:
+        return _("Too common or too easy to guess: use a longer phrase of words you remember.")
+    return None
+
+
+def end_sessions(user):
+    """Every session of ``user`` ends (logout, password change)."""
+    User.update(session_epoch=User.session_epoch + 1).where(User.id == user.id).execute()
+
+
 def hash_password(password):
     return generate_password_hash(password)
 
@@ -62,8 +92,9 @@ def create_user(username, password, role, display_name="", organisation=None,
         errors["organisation_role"] = f"one of {', '.join(ORGANISATION_ROLES)}"
     if role not in ROLES:
         errors["role"] = f"one of {', '.join(ROLES)}"
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        errors["password"] = f"at least {MIN_PASSWORD_LENGTH} characters"
+    problem = password_problem(password, username, display_name)
+    if problem:
+        errors["password"] = problem
     if role == "bureau":
         if not division_code or not Division.get_or_none(Division.code == division_code):
             errors["division"] = "a bureau user needs a known GB/T 2260 division code"
@@ -101,11 +132,12 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 def change_password(user, old_password, new_password):
     if not check_password_hash(user.password_hash, old_password or ""):
         raise ValidationError("wrong password", {"old_password": "wrong password"})
-    if len(new_password or "") < MIN_PASSWORD_LENGTH:
-        raise ValidationError("password too short",
-                              {"new_password": f"at least {MIN_PASSWORD_LENGTH} characters"})
+    problem = password_problem(new_password, user.username, user.display_name)
+    if problem:
+        raise ValidationError(_("Choose another password."), {"new_password": problem})
     user.password_hash = hash_password(new_password)
     user.save(only=[User.password_hash])
+    end_sessions(user)
 
 
 def get_user(user_id):

@@ -1,7 +1,8 @@
 """Sign in and out, language, and the user's own account page."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, session, url_for
+from flask import (Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, session,
+                   url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -40,7 +41,16 @@ def index():
     return redirect(url_for("farms.dashboard"))
 
 
+def _failed(response):
+    """Only failed sign-ins count against the limits (a success redirects)."""
+    return response.status_code != 302
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@security.limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
+                        deduct_when=_failed, scope="login-address")
+@security.limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
+                        key_func=security.login_account_key, deduct_when=_failed, scope="login-account")
 def login():
     form = LoginForm()
     if form.validate_on_submit():
@@ -66,8 +76,6 @@ def logout():
 
 @bp.get("/lang/<code>")
 def set_language(code):
-    from flask import current_app
-
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
     session["locale"] = code

@@ -24,6 +24,8 @@ def create_app(config: dict | None = None) -> Flask:
     from web import accounts, api, cli, db, errors, i18n, registry, security, settings
 
     app = Flask(__name__)
+    app.json = api.JSONProvider(app)
+    app.url_map.converters["int"] = api.BoundedIntConverter
     app.config.update(settings.load_settings(config))
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")

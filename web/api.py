@@ -3,6 +3,8 @@ import math
 
 import yaml
 from flask import Blueprint, current_app, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.routing import IntegerConverter
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
@@ -15,6 +17,44 @@ from web.security import csrf
 
 PREFIX = "/api/v1"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+MAX_PAGE = 10 ** 9
+MAX_JSON_DEPTH = 64  # no document of ours nests deeper; far deeper input would exhaust the stack
+
+
+def _depth_exceeds(value, limit):
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return False
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` in every route: an id beyond what the database holds (64 bits) is simply not found,
+    instead of overflowing the database driver."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2 ** 63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, refusing input nested deeper than MAX_JSON_DEPTH as invalid (a ValueError, so
+    the request answers 400) instead of letting it reach RecursionError anywhere later."""
+
+    def loads(self, s, **kwargs):
+        try:
+            value = super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+        if _depth_exceeds(value, MAX_JSON_DEPTH):
+            raise ValueError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+        return value
 
 
 class ApiError(Exception):
@@ -209,7 +249,7 @@ def page_args():
     """(page, per_page) from the query string, validated."""
     errors = {}
     values = {}
-    for name, default, upper in (("page", 1, None),
+    for name, default, upper in (("page", 1, MAX_PAGE),
                                  ("per_page", current_app.config["API_PAGE_SIZE"],
                                   current_app.config["API_MAX_PAGE_SIZE"])):
         raw = request.args.get(name, default)

@@ -182,6 +182,15 @@ def app(backend, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _python_recursion_limit():
+    """Python's default limit, as the app runs with: eth-tester's py-evm raises it to 100,000 when
+    imported (tests of the chain import it), and deep input would then overflow the C stack."""
+    import sys
+
+    sys.setrecursionlimit(1000)
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(monkeypatch):
     """Hashing is deliberately slow; tests hash each distinct password once."""
     import functools

@@ -223,7 +223,8 @@ def per_event_costs(world, samples=1000):
 # ---------------------------------------------------------------- 3: the pages under load
 
 def start_gunicorn(env, port, threads, log_path):
-    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "--workers", "1", "--threads", str(threads),
+    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "--workers", "1", "--worker-class", "gthread",
+               "--threads", str(threads),
                "--bind", f"127.0.0.1:{port}", "--timeout", "60", "--keep-alive", "30",
                "--backlog", "256", "--access-logfile", str(log_path),
                "--access-logformat", "%(U)s %(s)s %(D)s %(B)s", "--error-logfile", str(log_path) + ".err",

@@ -5,6 +5,7 @@ from farms import service as farms
 from trace import permissions
 from trace._lineage import ancestor_ids
 from trace.models import Batch, Event
+from web.accounts.models import Organisation
 from web.permissions import Access, Denied
 
 def acting_organisations(user):
@@ -46,6 +47,20 @@ def visible_batches(user):
     touched = Event.select(Event.batch).where(Event.organisation.in_(acting))
     return query.where(Batch.holder.in_(acting) | Batch.organisation.in_(acting) | Batch.id.in_(touched)
                        | (Batch.destination.in_(acting)))
+
+
+def held_with(user, batch, limit=50):
+    """Other active batches the user sees that the same organisation holds (for merging and processing)."""
+    return list(visible_batches(user)
+                .where((Batch.holder == batch.holder_id) & (Batch.status == "active") & (Batch.id != batch.id))
+                .limit(limit))
+
+
+def holder_names(batches):
+    """{organisation id: name} of the organisations holding ``batches``."""
+    holder_ids = {b.holder_id for b in batches}
+    return {o.id: o.name for o in Organisation.select(Organisation.id, Organisation.name)
+            .where(Organisation.id.in_(list(holder_ids) or [0]))}
 
 
 def _require_holder(user, batch):

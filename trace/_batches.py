@@ -55,6 +55,12 @@ def _applied_inputs(harvest):
             for a in farms.input_applications(harvest.plot_ids, since=since, until=harvest.harvested_at)]
 
 
+def unbatched_quantity(harvest):
+    """What of a harvest is not yet in a batch (below zero if its log was edited down since)."""
+    already = sum(b.quantity for b in Batch.select(Batch.quantity).where(Batch.harvest_log == harvest.log_id))
+    return (harvest.quantity or 0) - already
+
+
 def create_batch(user, data):
     """Make a batch from a harvest log, refusing it while a pesticide's interval has not elapsed.
 
@@ -86,8 +92,7 @@ def create_batch(user, data):
         digital_link.check_lot(lot)
     except ValueError as e:
         raise ValidationError(_("Not a valid lot number."), {"lot_number": str(e)}) from None
-    already = sum(b.quantity for b in Batch.select(Batch.quantity).where(Batch.harvest_log == harvest.log_id))
-    available = (harvest.quantity or 0) - already
+    available = unbatched_quantity(harvest)
     quantity = data.get("quantity") or available
     if not _positive(quantity) or quantity > available + 1e-9:
         raise ValidationError(_("The quantity must be above zero and at most the unbatched harvest."),

@@ -126,6 +126,11 @@ def _attachments(hashes):
     return result
 
 
+def find_event(event_id):
+    """The stored event row (of any kind) with this id, or None."""
+    return Event.get_or_none(Event.id == event_id)
+
+
 def store_attachment(filename, media_type, data):
     """Keep an uploaded file by its SHA-256 (the same file is stored once)."""
     if not data:

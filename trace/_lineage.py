@@ -37,6 +37,18 @@ def descendant_ids(batch_id):
     return _walk([batch_id], upward=False)
 
 
+def parent_links(batch):
+    """The links to the batches ``batch`` was made from, each with its parent batch."""
+    return list(BatchLink.select(BatchLink, Batch).join(Batch, on=(BatchLink.parent == Batch.id))
+                .where(BatchLink.child == batch.id))
+
+
+def child_links(batch):
+    """The links to the batches made from ``batch``, each with its child batch."""
+    return list(BatchLink.select(BatchLink, Batch).join(Batch, on=(BatchLink.child == Batch.id))
+                .where(BatchLink.parent == batch.id))
+
+
 def recall(batch):
     """Trace a batch back to its farms, plots and inputs, and forward to every downstream batch.
 

@@ -17,7 +17,6 @@ from sensors import service as sensors
 from trace import digital_link, qr, service
 from trace.forms import (LINEAGE_LABELS, SCAN_WARNING_LABELS, SEAL_LABELS, STATUS_LABELS, STEP_CHOICE_LABELS, STEP_LABELS,
                          BatchForm, EventForm, InspectionForm, MergeForm, SplitForm, TransformForm)
-from trace.models import Batch, BatchLink
 from trace import permissions
 from web import divisions
 from web.api import PREFIX
@@ -106,11 +105,7 @@ def batch_list():
     query = service.visible_batches(g.user)
     total = query.count()
     batches = list(query.paginate(page, BATCHES_PER_PAGE))
-    from web.accounts.models import Organisation
-
-    holder_ids = {b.holder_id for b in batches}
-    holders = {o.id: o.name for o in Organisation.select(Organisation.id, Organisation.name)
-               .where(Organisation.id.in_(list(holder_ids) or [0]))}
+    holders = service.holder_names(batches)
     return render_template("trace/batch_list.html", batches=batches, holders=holders, page=page, total=total,
                            per_page=BATCHES_PER_PAGE, product=_product)
 
@@ -121,8 +116,7 @@ def batch_new():
     if log_id is None:
         abort(404)
     harvest = farms.harvest_record(g.user, log_id)  # Denied: 404/403; not a harvest: 422
-    batched = sum(b.quantity for b in Batch.select(Batch.quantity).where(Batch.harvest_log == harvest.log_id))
-    available = max((harvest.quantity or 0) - batched, 0)
+    available = max(service.unbatched_quantity(harvest), 0)
     form = BatchForm(data={"harvest_log": harvest.log_id, "lot_number": harvest.lot_number or ""})
     refusal = None
     if form.validate_on_submit():
@@ -163,9 +157,7 @@ def _timeline(batch):
 
 def _held_with(batch):
     """Other active batches the same organisation holds (for merging and processing)."""
-    return list(service.visible_batches(g.user)
-                .where((Batch.holder == batch.holder_id) & (Batch.status == "active") & (Batch.id != batch.id))
-                .limit(50))
+    return service.held_with(g.user, batch, limit=50)
 
 
 def _event_steps(batch, acting):
@@ -206,10 +198,7 @@ def _detail(batch, status=200, open_form=None, **forms):
         "link": service.batch_url(batch), "public_path": _public_path(batch),
         "holder": batch.holder, "destination": batch.destination if batch.destination_id else None,
         "farm": batch.farm if batch.farm_id else None,
-        "parents": list(BatchLink.select(BatchLink, Batch).join(Batch, on=(BatchLink.parent == Batch.id))
-                        .where(BatchLink.child == batch.id)),
-        "children": list(BatchLink.select(BatchLink, Batch).join(Batch, on=(BatchLink.child == Batch.id))
-                         .where(BatchLink.parent == batch.id)),
+        "parents": service.parent_links(batch), "children": service.child_links(batch),
         "steps": steps, "can_act": can_act,
         "can_inspect": permissions.can_inspect(g.user) and batch.status != "consumed",
         "event_form": event_form,

@@ -12,16 +12,11 @@ from web import divisions
 from web.clock import from_utc_naive, local_zone
 from web.forms import submit
 from web.permissions import Access, can_create_farm
+from web.security import login_required
 
-bp = Blueprint("farms", __name__, template_folder="templates")
+bp = login_required(Blueprint("farms", __name__, template_folder="templates"))
 
 LOGS_PER_PAGE = 30
-
-
-@bp.before_request
-def _signed_in():
-    if g.user is None:
-        abort(401)
 
 
 @bp.app_context_processor

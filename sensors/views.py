@@ -7,7 +7,7 @@ imports sensors.
 """
 import datetime as dt
 
-from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -23,19 +23,14 @@ from web.db import Conflict, ValidationError
 from web.clock import from_utc_naive, local_zone
 from web.forms import apply_errors
 from web.permissions import Access
+from web.security import login_required
 
-bp = Blueprint("sensors", __name__, template_folder="templates")
+bp = login_required(Blueprint("sensors", __name__, template_folder="templates"))
 
 # Decimals shown for a metric's latest value.
 DECIMALS = {"air_temperature": 1, "soil_temperature": 1, "air_humidity": 0, "co2": 0, "light": 0, "par": 0,
             "soil_moisture": 1, "soil_ec": 2, "soil_ph": 2, "rainfall": 1, "leaf_wetness": 0}
 STALE_AFTER = dt.timedelta(hours=1)  # a latest reading older than this is greyed out
-
-
-@bp.before_request
-def _signed_in():
-    if g.user is None:
-        abort(401)
 
 
 @bp.app_context_processor

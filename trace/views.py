@@ -24,26 +24,20 @@ from web.db import Conflict, ValidationError
 from web.clock import from_utc_naive, local_zone
 from web.forms import apply_errors, submit
 from web.permissions import Access, Denied
+from web.security import login_required
 
 bp = Blueprint("trace", __name__, template_folder="templates")
 
 BATCHES_PER_PAGE = 50
 MAX_LABELS = 40
 PUBLIC_ENDPOINTS = {"trace.consumer"}
+login_required(bp, public=PUBLIC_ENDPOINTS)
 # The statement of the certificate of conformity (承诺达标合格证), as the regulation words it.
 COMMITMENT_ZH = "本人承诺不使用禁用农药兽药、停用兽药和非法添加物，常规农药兽药残留不超标，对承诺的真实性负责。"
 # Steps the general event form offers to the holder, most common first; inspections have their own form,
 # and receiving is offered only to the organisation a batch was shipped to.
 FORM_STEPS = tuple(s for s in ("shipping", "storing", "packing", "retail_selling", "sampling")
                    if s in service.RECORDABLE_STEPS)
-
-
-@bp.before_request
-def _signed_in():
-    if request.endpoint in PUBLIC_ENDPOINTS:
-        return
-    if g.user is None:
-        abort(401)
 
 
 @bp.app_context_processor

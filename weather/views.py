@@ -12,16 +12,12 @@ from web.db import ValidationError
 from web.clock import from_utc_naive
 from web.forms import apply_errors
 from web.permissions import roles_required
+from web.security import login_required
 
 bp = Blueprint("weather", __name__, template_folder="templates", url_prefix="/weather")
 
 PUBLIC = {"weather.demo_feed", "weather.demo_cap"}
-
-
-@bp.before_request
-def _signed_in():
-    if request.endpoint not in PUBLIC and g.user is None:
-        abort(401)
+login_required(bp, public=PUBLIC)
 
 
 @bp.app_context_processor

@@ -1,5 +1,5 @@
 """Authentication: session login for the browser, bearer tokens for machines, CSRF."""
-from flask import g, request, session
+from flask import abort, g, request, session
 from flask_wtf.csrf import CSRFProtect
 
 from web.accounts import service as accounts
@@ -13,6 +13,18 @@ def bearer_token():
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
     return None
+
+
+def login_required(blueprint, public=()):
+    """Every page of ``blueprint`` needs a signed-in user (401 otherwise), except the endpoints in ``public``."""
+    public = frozenset(public)
+
+    @blueprint.before_request
+    def _signed_in():
+        if request.endpoint not in public and g.user is None:
+            abort(401)
+
+    return blueprint
 
 
 def login(user):

@@ -6,7 +6,6 @@ from flask import g, jsonify, request
 
 from farms import service
 from farms.forms import FarmForm, FarmInvitationForm, LogForm, PlantingForm, PlotForm
-from farms.models import LOG_KINDS, MU_IN_M2
 from web.api import ApiError, api_blueprint, json_body, paginated, validated
 from web.clock import from_utc_naive
 from web.permissions import Access
@@ -42,7 +41,7 @@ def each(serialize):
 
 def plot_json(plot):
     return {"id": plot.id, "farm_id": plot.farm_id, "name": plot.name, "kind": plot.kind,
-            "area_m2": round(plot.area_m2, 2), "area_mu": round(plot.area_m2 / MU_IN_M2, 3),
+            "area_m2": round(plot.area_m2, 2), "area_mu": round(plot.area_m2 / service.MU_IN_M2, 3),
             "geometry": json.loads(plot.geometry) if plot.geometry else None,
             "notes": plot.notes}
 
@@ -250,8 +249,8 @@ def _int_arg(name):
 def list_logs(farm_id):
     farm = service.get_farm(g.user, farm_id)
     kind = request.args.get("kind") or None
-    if kind and kind not in LOG_KINDS:
-        raise ApiError(400, "bad_request", "invalid filter", {"kind": f"one of {', '.join(LOG_KINDS)}"})
+    if kind and kind not in service.LOG_KINDS:
+        raise ApiError(400, "bad_request", "invalid filter", {"kind": f"one of {', '.join(service.LOG_KINDS)}"})
     plot_id = _int_arg("plot")
     query = service.logs_query(g.user, farm=farm, plot=plot_id, kind=kind,
                                since=_date_arg("from"), until=_date_arg("to"))

@@ -8,21 +8,15 @@ from farms import service
 from farms.forms import (ACTIVITY_LABELS, CERTIFICATION_LABELS, INPUT_CATEGORY_LABELS, LOG_KIND_BADGES, LOG_KIND_LABELS,
                          PLOT_KIND_LABELS, START_METHOD_LABELS, FarmForm, FarmInvitationForm, LogForm, PlantingForm,
                          PlotForm)
-from farms.models import LOG_KINDS
 from web import divisions
 from web.clock import from_utc_naive, local_zone
 from web.forms import submit
 from web.permissions import Access, can_create_farm
+from web.security import login_required
 
-bp = Blueprint("farms", __name__, template_folder="templates")
+bp = login_required(Blueprint("farms", __name__, template_folder="templates"))
 
 LOGS_PER_PAGE = 30
-
-
-@bp.before_request
-def _signed_in():
-    if g.user is None:
-        abort(401)
 
 
 @bp.app_context_processor
@@ -187,7 +181,7 @@ def log_new(plot_id):
     plot = service.get_plot(g.user, plot_id, Access.LOG)
     farm = plot.farm
     kind = request.values.get("kind", "activity")
-    if kind not in LOG_KINDS:
+    if kind not in service.LOG_KINDS:
         abort(404)
     defaults = {"kind": kind, "plots": [plot.id],
                 "timestamp": dt.datetime.now(local_zone()).replace(second=0, microsecond=0)}
@@ -229,7 +223,7 @@ def log_history():
         except ValueError:
             errors["plot"] = _("Unknown plot.")
     kind = request.args.get("kind") or None
-    if kind and kind not in LOG_KINDS:
+    if kind and kind not in service.LOG_KINDS:
         errors["kind"] = _("Unknown log kind.")
         kind = None
     dates = {}

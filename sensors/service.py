@@ -114,6 +114,16 @@ def revoke_tokens(user, device):
             .where((DeviceCredential.device == device) & DeviceCredential.revoked_at.is_null()).execute())
 
 
+def credentials_of(devices):
+    """{device id: [credential, ...]} newest first."""
+    found = {}
+    if devices:
+        for c in (DeviceCredential.select().where(DeviceCredential.device.in_([d.id for d in devices]))
+                  .order_by(DeviceCredential.created_at.desc(), DeviceCredential.id.desc())):
+            found.setdefault(c.device_id, []).append(c)
+    return found
+
+
 def authenticate(token):
     """(device, credential) for a live device token, or (None, None)."""
     if not token or not token.startswith(TOKEN_PREFIX):

@@ -7,36 +7,30 @@ imports sensors.
 """
 import datetime as dt
 
-from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from markupsafe import Markup
 
 from farms import service as farms
-from sensors import service
+from sensors import csv_import, service
 from sensors.charts import RANGES, line_chart, window
 from sensors.forms import DEFAULT_METRICS, DeviceForm, csv_columns, csv_form, metric_label, unit_label
 from sensors.metrics import METRICS
-from sensors.models import DeviceCredential
 from web.clock import utcnow
 from web.db import Conflict, ValidationError
 from web.clock import from_utc_naive, local_zone
 from web.forms import apply_errors
 from web.permissions import Access
+from web.security import login_required
 
-bp = Blueprint("sensors", __name__, template_folder="templates")
+bp = login_required(Blueprint("sensors", __name__, template_folder="templates"))
 
 # Decimals shown for a metric's latest value.
 DECIMALS = {"air_temperature": 1, "soil_temperature": 1, "air_humidity": 0, "co2": 0, "light": 0, "par": 0,
             "soil_moisture": 1, "soil_ec": 2, "soil_ph": 2, "rainfall": 1, "leaf_wetness": 0}
 STALE_AFTER = dt.timedelta(hours=1)  # a latest reading older than this is greyed out
-
-
-@bp.before_request
-def _signed_in():
-    if g.user is None:
-        abort(401)
 
 
 @bp.app_context_processor
@@ -132,16 +126,6 @@ def plot_section(plot, access=None):
                                   access=access, Access=Access, chart_range=range_, now=now))
 
 
-def _credentials(devices):
-    """{device id: [credential, ...]} newest first."""
-    found = {}
-    if devices:
-        for c in (DeviceCredential.select().where(DeviceCredential.device.in_([d.id for d in devices]))
-                  .order_by(DeviceCredential.created_at.desc(), DeviceCredential.id.desc())):
-            found.setdefault(c.device_id, []).append(c)
-    return found
-
-
 def _token_page(device, token, created):
     """The one response that shows a device's token; never cached."""
     response = make_response(render_template(
@@ -161,7 +145,7 @@ def farm_devices(farm_id):
     devices = service.devices_of_farm(farm.id)
     plots = list(farms.plots_of(farm))
     return render_template("sensors/devices.html", farm=farm, plot=None, plots=plots, devices=devices,
-                           credentials=_credentials(devices), access=access, Access=Access, now=utcnow())
+                           credentials=service.credentials_of(devices), access=access, Access=Access, now=utcnow())
 
 
 @bp.get("/plots/<int:plot_id>/devices")
@@ -170,7 +154,7 @@ def plot_devices(plot_id):
     access = farms.access_to(g.user, plot.farm)
     devices = service.devices_on(plot.id)
     return render_template("sensors/devices.html", farm=plot.farm, plot=plot, plots=[plot], devices=devices,
-                           credentials=_credentials(devices), access=access, Access=Access, now=utcnow())
+                           credentials=service.credentials_of(devices), access=access, Access=Access, now=utcnow())
 
 
 @bp.route("/plots/<int:plot_id>/devices/new", methods=["GET", "POST"])
@@ -198,7 +182,7 @@ def device_page(device_id):
     access = farms.access_to_farm_id(g.user, device.farm_id)
     now = utcnow()
     return render_template("sensors/device.html", device=device, plot=device.plot, farm=device.plot.farm,
-                           credentials=_credentials([device]).get(device.id, []), latest=_latest(device, now),
+                           credentials=service.credentials_of([device]).get(device.id, []), latest=_latest(device, now),
                            access=access, Access=Access, now=now,
                            ingest_url=request.host_url.rstrip("/") + url_for("sensors_api.ingest"))
 
@@ -224,19 +208,10 @@ def device_revoke(device_id):
 # ---------------------------------------------------------------- CSV import
 
 
-def _csv_module():
-    """sensors.csv_import, or None while it is not installed (imported lazily)."""
-    try:
-        from sensors import csv_import
-    except ImportError:
-        return None
-    return csv_import if hasattr(csv_import, "import_csv") else None
-
-
-def _mapping(module, form, device):
-    """The module's Mapping built from the form's fields."""
+def _mapping(form, device):
+    """The importer's Mapping built from the form's fields."""
     zone = current_app.config["TIMEZONE"] if form.time_zone.data == "local" else "UTC"
-    return module.Mapping(
+    return csv_import.Mapping(
         time_column=form.time_column.data.strip(),
         columns={metric: (column, unit) for metric, column, unit in csv_columns(form, device)},
         time_format=form.time_format.data.strip() or "auto", timezone=zone,
@@ -292,18 +267,17 @@ def _report(report):
 @bp.route("/devices/<int:device_id>/import", methods=["GET", "POST"])
 def device_import(device_id):
     device = service.get_device(g.user, device_id, Access.LOG)
-    module = _csv_module()
     form = csv_form(device)
     report = None
-    if module is not None and form.validate_on_submit():
+    if form.validate_on_submit():
         if not csv_columns(form, device):
             flash(_("Name the column of at least one metric."), "error")
         else:
             data = form.file.data.read()
             try:
-                report = _report(module.import_csv(device, data, _mapping(module, form, device)))
+                report = _report(csv_import.import_csv(device, data, _mapping(form, device)))
             except ValidationError as e:
                 _csv_problem(form, e)
     status = 422 if form.errors else 200
     return render_template("sensors/import.html", device=device, plot=device.plot, farm=device.plot.farm,
-                           form=form, report=report, available=module is not None), status
+                           form=form, report=report), status

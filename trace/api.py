@@ -6,7 +6,6 @@ from flask import g, jsonify, request
 from flask_babel import gettext as _
 
 from trace import service
-from trace.models import Event
 from web.api import ApiError, api_blueprint, json_body, paginated
 from web.db import ValidationError
 from web.fields import parse_timestamp
@@ -158,7 +157,7 @@ def record_event(batch_id):
 
 @bp.post("/events/<int:event_id>/corrections")
 def correct_event(event_id):
-    event = Event.get_or_none(Event.id == event_id)
+    event = service.find_event(event_id)
     if event is None:
         raise Denied(404, "event not found")
     service.get_batch(g.user, event.batch_id)

@@ -105,13 +105,6 @@ def context():
     return [EPCIS_CONTEXT_URL, {trace.NS: f"{base}{NS_PATH}"}]
 
 
-def __getattr__(name):
-    # ``epcis.CONTEXT`` is built when read, from the current app's PUBLIC_BASE_URL.
-    if name == "CONTEXT":
-        return context()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def cbv_name(value, vocabulary="bizstep"):
     """The bare CBV name ``value`` stands for, or None when it is no CBV value.
 

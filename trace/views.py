@@ -17,7 +17,6 @@ from sensors import service as sensors
 from trace import digital_link, qr, service
 from trace.forms import (LINEAGE_LABELS, SCAN_WARNING_LABELS, SEAL_LABELS, STATUS_LABELS, STEP_CHOICE_LABELS, STEP_LABELS,
                          BatchForm, EventForm, InspectionForm, MergeForm, SplitForm, TransformForm)
-from trace.models import Batch, BatchLink
 from trace import permissions
 from web import divisions
 from web.api import PREFIX
@@ -25,26 +24,20 @@ from web.db import Conflict, ValidationError
 from web.clock import from_utc_naive, local_zone
 from web.forms import apply_errors, submit
 from web.permissions import Access, Denied
+from web.security import login_required
 
 bp = Blueprint("trace", __name__, template_folder="templates")
 
 BATCHES_PER_PAGE = 50
 MAX_LABELS = 40
 PUBLIC_ENDPOINTS = {"trace.consumer"}
+login_required(bp, public=PUBLIC_ENDPOINTS)
 # The statement of the certificate of conformity (承诺达标合格证), as the regulation words it.
 COMMITMENT_ZH = "本人承诺不使用禁用农药兽药、停用兽药和非法添加物，常规农药兽药残留不超标，对承诺的真实性负责。"
 # Steps the general event form offers to the holder, most common first; inspections have their own form,
 # and receiving is offered only to the organisation a batch was shipped to.
 FORM_STEPS = tuple(s for s in ("shipping", "storing", "packing", "retail_selling", "sampling")
                    if s in service.RECORDABLE_STEPS)
-
-
-@bp.before_request
-def _signed_in():
-    if request.endpoint in PUBLIC_ENDPOINTS:
-        return
-    if g.user is None:
-        abort(401)
 
 
 @bp.app_context_processor
@@ -106,11 +99,7 @@ def batch_list():
     query = service.visible_batches(g.user)
     total = query.count()
     batches = list(query.paginate(page, BATCHES_PER_PAGE))
-    from web.accounts.models import Organisation
-
-    holder_ids = {b.holder_id for b in batches}
-    holders = {o.id: o.name for o in Organisation.select(Organisation.id, Organisation.name)
-               .where(Organisation.id.in_(list(holder_ids) or [0]))}
+    holders = service.holder_names(batches)
     return render_template("trace/batch_list.html", batches=batches, holders=holders, page=page, total=total,
                            per_page=BATCHES_PER_PAGE, product=_product)
 
@@ -121,8 +110,7 @@ def batch_new():
     if log_id is None:
         abort(404)
     harvest = farms.harvest_record(g.user, log_id)  # Denied: 404/403; not a harvest: 422
-    batched = sum(b.quantity for b in Batch.select(Batch.quantity).where(Batch.harvest_log == harvest.log_id))
-    available = max((harvest.quantity or 0) - batched, 0)
+    available = max(service.unbatched_quantity(harvest), 0)
     form = BatchForm(data={"harvest_log": harvest.log_id, "lot_number": harvest.lot_number or ""})
     refusal = None
     if form.validate_on_submit():
@@ -163,9 +151,7 @@ def _timeline(batch):
 
 def _held_with(batch):
     """Other active batches the same organisation holds (for merging and processing)."""
-    return list(service.visible_batches(g.user)
-                .where((Batch.holder == batch.holder_id) & (Batch.status == "active") & (Batch.id != batch.id))
-                .limit(50))
+    return service.held_with(g.user, batch, limit=50)
 
 
 def _event_steps(batch, acting):
@@ -206,10 +192,7 @@ def _detail(batch, status=200, open_form=None, **forms):
         "link": service.batch_url(batch), "public_path": _public_path(batch),
         "holder": batch.holder, "destination": batch.destination if batch.destination_id else None,
         "farm": batch.farm if batch.farm_id else None,
-        "parents": list(BatchLink.select(BatchLink, Batch).join(Batch, on=(BatchLink.parent == Batch.id))
-                        .where(BatchLink.child == batch.id)),
-        "children": list(BatchLink.select(BatchLink, Batch).join(Batch, on=(BatchLink.child == Batch.id))
-                         .where(BatchLink.parent == batch.id)),
+        "parents": service.parent_links(batch), "children": service.child_links(batch),
         "steps": steps, "can_act": can_act,
         "can_inspect": permissions.can_inspect(g.user) and batch.status != "consumed",
         "event_form": event_form,

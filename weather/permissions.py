@@ -1,4 +1,4 @@
-"""Who may edit the crop advice and the warning feeds."""
+"""Who may edit the crop advice (the feeds are for administrators: ``roles_required("admin")``)."""
 
 
 def can_edit_advice(user):
@@ -6,6 +6,3 @@ def can_edit_advice(user):
     return user is not None and (user.role == "admin" or (
         user.role == "bureau" and bool(user.division_code) and user.division_code.endswith("0000")))
 
-
-def can_manage_feeds(user):
-    return user is not None and user.role == "admin"

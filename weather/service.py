@@ -17,7 +17,7 @@ from shapely.geometry import Point, Polygon
 
 from farms import service as farms
 from weather import advice, cap, notify
-from weather.models import Feed, WarningReference, WeatherWarning
+from weather.models import AdviceRule, Feed, WarningReference, WeatherWarning
 from web import divisions, scheduler
 from web.clock import as_utc, to_utc_naive, utcnow
 from web.db import database
@@ -368,6 +368,38 @@ def add_feed(name, url, format="cap", interval_seconds=300):
     feed, _created = Feed.get_or_create(url=url, defaults={"name": name, "format": format,
                                                            "interval_seconds": interval_seconds})
     return feed
+
+
+def feeds():
+    """Every feed, by name."""
+    return list(Feed.select().order_by(Feed.name))
+
+
+def get_feed(feed_id):
+    return Feed.get_or_none(Feed.id == feed_id)
+
+
+def set_feed_enabled(feed, enabled):
+    """Switch a feed's polling on or off."""
+    Feed.update(enabled=enabled).where(Feed.id == feed.id).execute()
+
+
+# ---------------------------------------------------------------- advice rules (edited by bureaus)
+
+
+def advice_rules(event_type):
+    """The advice rules of one warning type, by level, crop and position."""
+    return list(AdviceRule.select().where(AdviceRule.event_type == event_type)
+                .order_by(AdviceRule.level, AdviceRule.crop, AdviceRule.position))
+
+
+def get_advice_rule(rule_id):
+    return AdviceRule.get_or_none(AdviceRule.id == rule_id)
+
+
+def update_advice_rule(rule, text_zh, text_en):
+    """Store an edited advice text, in both languages."""
+    AdviceRule.update(text_zh=text_zh, text_en=text_en, updated_at=utcnow()).where(AdviceRule.id == rule.id).execute()
 
 
 def demo_feed_url():

@@ -7,22 +7,17 @@ from flask_babel import gettext as _
 
 from weather import advice, demo, notify, permissions, service
 from weather.forms import CHANNEL_LABELS, LEVEL_LABELS, AdviceForm, FeedForm, PreferencesForm
-from weather.models import AdviceRule, Feed
 from web.clock import as_utc, utcnow
 from web.db import ValidationError
 from web.clock import from_utc_naive
 from web.forms import apply_errors
 from web.permissions import roles_required
+from web.security import login_required
 
 bp = Blueprint("weather", __name__, template_folder="templates", url_prefix="/weather")
 
 PUBLIC = {"weather.demo_feed", "weather.demo_cap"}
-
-
-@bp.before_request
-def _signed_in():
-    if request.endpoint not in PUBLIC and g.user is None:
-        abort(401)
+login_required(bp, public=PUBLIC)
 
 
 @bp.app_context_processor
@@ -113,20 +108,20 @@ def feeds():
     if form.validate_on_submit():
         try:
             feed = service.add_feed(form.name.data, form.url.data, form.format.data, form.interval_seconds.data)
-            Feed.update(enabled=form.enabled.data).where(Feed.id == feed.id).execute()
+            service.set_feed_enabled(feed, form.enabled.data)
         except ValidationError as e:
             apply_errors(form, e)
         else:
             flash(_("Saved."), "info")
             return redirect(url_for("weather.feeds"))
-    return render_template("weather/feeds.html", form=form, feeds=list(Feed.select().order_by(Feed.name)),
+    return render_template("weather/feeds.html", form=form, feeds=service.feeds(),
                            local_time=from_utc_naive), 422 if form.errors else 200
 
 
 @bp.post("/feeds/<int:feed_id>/poll")
 @roles_required("admin")
 def poll(feed_id):
-    feed = Feed.get_or_none(Feed.id == feed_id) or abort(404)
+    feed = service.get_feed(feed_id) or abort(404)
     result = service.poll_feed(feed, utcnow())
     if result["error"]:
         flash(_("The feed failed: %(error)s", error=result["error"]), "error")
@@ -138,8 +133,8 @@ def poll(feed_id):
 @bp.post("/feeds/<int:feed_id>/toggle")
 @roles_required("admin")
 def toggle(feed_id):
-    feed = Feed.get_or_none(Feed.id == feed_id) or abort(404)
-    Feed.update(enabled=not feed.enabled).where(Feed.id == feed.id).execute()
+    feed = service.get_feed(feed_id) or abort(404)
+    service.set_feed_enabled(feed, not feed.enabled)
     return redirect(url_for("weather.feeds"))
 
 
@@ -157,19 +152,17 @@ def advice_rules():
     event_type = request.args.get("type") or "frost"
     if event_type not in advice.EVENT_TYPES + ("*",):
         abort(404)
-    rules = list(AdviceRule.select().where(AdviceRule.event_type == event_type)
-                 .order_by(AdviceRule.level, AdviceRule.crop, AdviceRule.position))
+    rules = service.advice_rules(event_type)
     return render_template("weather/advice.html", rules=rules, event_type=event_type, types=advice.EVENT_TYPES)
 
 
 @bp.route("/advice/<int:rule_id>", methods=["GET", "POST"])
 def advice_edit(rule_id):
     _advice_editor()
-    rule = AdviceRule.get_or_none(AdviceRule.id == rule_id) or abort(404)
+    rule = service.get_advice_rule(rule_id) or abort(404)
     form = AdviceForm(obj=rule)
     if form.validate_on_submit():
-        AdviceRule.update(text_zh=form.text_zh.data.strip(), text_en=form.text_en.data.strip(),
-                          updated_at=utcnow()).where(AdviceRule.id == rule.id).execute()
+        service.update_advice_rule(rule, form.text_zh.data.strip(), form.text_en.data.strip())
         flash(_("Saved."), "info")
         return redirect(url_for("weather.advice_rules", type=rule.event_type))
     return render_template("weather/advice_edit.html", form=form, rule=rule), 422 if form.errors else 200

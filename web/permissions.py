@@ -101,10 +101,6 @@ def can_create_farm(user):
     return user is not None and user.role in ("admin", "farmer")
 
 
-def can_manage_users(user):
-    return user is not None and user.role == "admin"
-
-
 def roles_required(*roles):
     """View decorator: the signed-in user must have one of ``roles``."""
 

@@ -1,6 +1,6 @@
 """Authentication: session login for the browser, bearer tokens for machines, CSRF, sign-in
 throttling, and the security headers every answer carries."""
-from flask import g, request, session
+from flask import abort, g, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
@@ -24,6 +24,18 @@ def bearer_token():
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
     return None
+
+
+def login_required(blueprint, public=()):
+    """Every page of ``blueprint`` needs a signed-in user (401 otherwise), except the endpoints in ``public``."""
+    public = frozenset(public)
+
+    @blueprint.before_request
+    def _signed_in():
+        if request.endpoint not in public and g.user is None:
+            abort(401)
+
+    return blueprint
 
 
 def login(user):

@@ -1,0 +1,91 @@
+"""The public consumer page: scans and their warnings, the batch's story, its verification."""
+import datetime as dt
+import hashlib
+import ipaddress
+
+from flask import current_app
+
+from trace._core import NS, step_name, verify_event
+from trace._hooks import _VERIFIER
+from trace._lineage import journey
+from trace.models import Event, Scan
+from web.clock import utcnow
+
+# Scan warnings.
+SCANS_PER_HOUR_LIMIT = 30
+NEW_PLACES_AFTER_SALE_LIMIT = 3
+
+
+def place_of(remote_addr):
+    """A short hash of the client's network (/24 or /48): enough to tell places apart, not people."""
+    try:
+        address = ipaddress.ip_address(remote_addr or "0.0.0.0")
+    except ValueError:
+        address = ipaddress.ip_address("0.0.0.0")
+    prefix = 24 if address.version == 4 else 48
+    network = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
+    return hashlib.sha256(f"{current_app.config['SECRET_KEY']}|{network}".encode()).hexdigest()[:16]
+
+
+def record_scan(batch, remote_addr, serial=None):
+    return Scan.create(batch=batch, serial=serial, place=place_of(remote_addr))
+
+
+def scan_stats(batch):
+    """Total scans, first scan, and warnings a buyer should see."""
+    scans = Scan.select().where(Scan.batch == batch)
+    total = scans.count()
+    first = scans.order_by(Scan.scanned_at).first()
+    warnings = []
+    hour_ago = utcnow() - dt.timedelta(hours=1)
+    recent = scans.where(Scan.scanned_at >= hour_ago).count()
+    if recent > SCANS_PER_HOUR_LIMIT:
+        warnings.append("frequent")
+    sale = (Event.select(Event.event_time)
+            .where((Event.batch == batch) & (Event.biz_step == "retail_selling") & (Event.kind == "event"))
+            .order_by(Event.event_time).first())
+    if sale is not None:
+        before = {s.place for s in scans.where(Scan.scanned_at < sale.event_time)}
+        after = {s.place for s in scans.where(Scan.scanned_at >= sale.event_time)} - before
+        if len(after) > NEW_PLACES_AFTER_SALE_LIMIT:
+            warnings.append("new_places")
+    return {"total": total, "first": first.scanned_at if first else None, "warnings": warnings}
+
+
+def public_view(batch):
+    """Everything the public consumer page shows, from hashed event documents only."""
+    steps = journey(batch)
+    origin = None
+    inputs, inspections, timeline, conditions = [], [], [], []
+    for event, document, erroneous in steps:
+        if erroneous:
+            continue
+        if document.get("bizStep") == "commissioning" and origin is None:
+            ilmd = document.get("ilmd", {})
+            origin = {"farm": ilmd.get(f"{NS}:farm", {}), "harvest_date": ilmd.get(f"{NS}:harvestDate"),
+                      "variety": ilmd.get(f"{NS}:variety"), "plots": ilmd.get(f"{NS}:plots", []),
+                      "planting_start": ilmd.get(f"{NS}:plantingStart")}
+            inputs = ilmd.get(f"{NS}:inputsApplied", [])
+            conditions = ilmd.get(f"{NS}:growingConditions", [])
+        if document.get(f"{NS}:inspection"):
+            inspections.append(dict(document[f"{NS}:inspection"], time=document["eventTime"]))
+        timeline.append({"id": event.id, "step": step_name(document.get("bizStep", "")), "time": document["eventTime"],
+                         "place": document.get(f"{NS}:place"), "organisation": document.get(f"{NS}:organisation"),
+                         "destination": document.get(f"{NS}:destination"),
+                         "corrected": bool(document.get(f"{NS}:corrects"))})
+    return {"batch": batch, "origin": origin or {}, "inputs": inputs, "inspections": inspections,
+            "conditions": conditions, "timeline": timeline, "verification": verification(batch, steps)}
+
+
+def verification(batch, steps=None):
+    """'tampered' if any stored event no longer matches its hash; otherwise 'pending' until anchored.
+
+    The chain domain, when installed, answers instead (see ``set_verifier``).
+    """
+    steps = steps if steps is not None else journey(batch)
+    if _VERIFIER:
+        return _VERIFIER[0](batch, steps)
+    for event, _document, _erroneous in steps:
+        if not verify_event(event):
+            return {"status": "tampered", "event_id": event.event_id}
+    return {"status": "pending", "events": len(steps)}

@@ -33,7 +33,6 @@ import peewee as pw
 from flask import current_app, has_app_context
 
 from farms import service as farms
-from farms.models import CROP_CATEGORIES, PLOT_KINDS, Alert, Crop, Planting, Plot
 from sensors import service
 from sensors.metrics import METRICS, unit_label
 from sensors.models import AlarmRule, AlarmState, DailyRecord, Device, Rollup
@@ -173,7 +172,7 @@ class DefaultRule:
 
     def specificity(self):
         """A crop code is more specific than a category, a category more than a plot kind."""
-        return sum(1 if t in PLOT_KINDS else 2 if t in CROP_CATEGORIES else 4 for t in self.applies_to)
+        return sum(1 if t in farms.PLOT_KINDS else 2 if t in farms.CROP_CATEGORIES else 4 for t in self.applies_to)
 
 
 def _float(text):
@@ -228,15 +227,7 @@ def default_rules():
 
 def plot_profile(plot_id):
     """The words default rules match on: the plot's kind and its current crops' codes and categories."""
-    plot = Plot.get_or_none(Plot.id == plot_id)
-    if plot is None:
-        return set()
-    rows = (Planting.select(Crop.code, Crop.category).join(Crop)
-            .where((Planting.plot == plot_id) & Planting.ended_on.is_null()).tuples())
-    words = {plot.kind}
-    for code, category in rows:
-        words.update((code, category))
-    return words
+    return farms.plot_profile(plot_id)
 
 
 def defaults_for(plot_id):
@@ -361,7 +352,7 @@ def _evaluate(device, rows):
             for kind, value, at in events:
                 key = rule_key(rule.id, device.id)
                 if kind == "raise":
-                    plot = plot or Plot.get_by_id(device.plot_id)
+                    plot = plot or farms.plot_by_id(device.plot_id)
                     content = alarm_content(rule, device, plot, value, state.breach_started_at, at)
                     alert, notable = farms.raise_alert(device.farm_id, SOURCE, key, rule.severity, content,
                                                        plot_id=device.plot_id)
@@ -449,9 +440,7 @@ def alarm_content(rule, device, plot, value, since, at):
 
 def _notify(alert):
     try:
-        from weather import notify
-
-        notify.enqueue(alert, round=notify.next_round(alert))
+        farms.notify_alert(alert)
     except Exception:
         log.exception("could not queue notifications for alert %s", alert.id)
 
@@ -481,7 +470,7 @@ def check_rejections(device, rows):
         device.rejected_count = fresh.rejected_count  # for callers that ingest again with this object
         key = f"device:{device.id}:faulty"
         if rejected > len(rows) and is_fault_reason(fresh.last_rejection):
-            plot = Plot.get_by_id(device.plot_id)
+            plot = farms.plot_by_id(device.plot_id)
             reason = fresh.last_rejection
             content = {
                 "zh": {"title": f"{plot.name}：传感器读数异常",
@@ -515,9 +504,16 @@ def init_app(app):
 
 def _open_keys(suffix):
     """{source_key: farm id} of the open device alerts whose key ends with ``suffix``."""
-    return {a.source_key: a.farm_id for a in Alert.select(Alert.source_key, Alert.farm)
-            .where((Alert.source == SOURCE) & Alert.source_key.startswith("device:")
-                   & Alert.source_key.endswith(suffix) & Alert.cleared_at.is_null())}
+    return farms.open_alert_keys(SOURCE, "device:", suffix)
+
+
+def _with_plots(devices):
+    """``devices`` (a list) with their plots loaded in one query."""
+    devices = list(devices)
+    plots = farms.plots_by_id(d.plot_id for d in devices)
+    for device in devices:
+        device.plot = plots[device.plot_id]
+    return devices
 
 
 def check_silent(now=None, minutes=None):
@@ -529,9 +525,10 @@ def check_silent(now=None, minutes=None):
     now = now or utcnow()
     minutes = int(minutes or _setting("SENSOR_SILENT_MINUTES", 30))
     cutoff = now - dt.timedelta(minutes=minutes)
-    silent = list(Device.select(Device, Plot).join(Plot, on=(Device.plot == Plot.id))
+    silent = list(Device.select()
                   .where((Device.active == True) & Device.last_seen_at.is_null(False)  # noqa: E712
                          & (Device.last_seen_at < cutoff)))
+    _with_plots(silent)
     open_keys = _open_keys(":silent")
     wanted = set()
     for device in silent:
@@ -591,8 +588,7 @@ def check_stuck(now=None, hours=None):
             stuck.append((device_id, metric, low))
     open_keys = _open_keys(":stuck")
     wanted = set()
-    devices = {d.id: d for d in Device.select(Device, Plot).join(Plot, on=(Device.plot == Plot.id))
-               .where(Device.id.in_([s[0] for s in stuck] or [0]))}
+    devices = {d.id: d for d in _with_plots(Device.select().where(Device.id.in_([s[0] for s in stuck] or [0])))}
     for device_id, metric, value in stuck:
         device = devices[device_id]
         key = f"device:{device_id}:{metric}:stuck"
@@ -693,7 +689,7 @@ def write_daily_record(plot_id, day):
     summary = day_summary(plot_id, day)
     if summary is None:
         return None
-    plot = Plot.get_by_id(plot_id)
+    plot = farms.plot_by_id(plot_id)
     # Stamped at the end of the local day, so the log lists under that day.
     _start, end = local_day_bounds(day)
     try:

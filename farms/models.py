@@ -1,4 +1,5 @@
-"""Farm management models, after farmOS: farm -> plot -> planting, and the farm log."""
+"""Farm management models, after farmOS: farm -> plot -> planting, and the farm log; the farm's
+alert inbox and the notification preferences and deliveries of its alerts."""
 import peewee as pw
 
 from web.accounts.models import Organisation, User
@@ -154,6 +155,8 @@ class LogPlot(BaseModel):
 
 ALERT_SOURCES = ("sensor", "weather")
 ALERT_LEVELS = ("blue", "yellow", "orange", "red")  # the CMA colour scale, used for every alert
+CHANNELS = ("in_app", "webhook", "wecom", "dingtalk", "sms")
+DELIVERY_STATES = ("pending", "retrying", "sent", "failed")
 
 
 class Alert(BaseModel):
@@ -178,3 +181,43 @@ class Alert(BaseModel):
 
     class Meta:
         indexes = ((("source", "source_key", "farm"), True), (("farm", "cleared_at"), False))
+
+
+# ---------------------------------------------------------------- notifying people of alerts
+# Shared by every source of alerts (sensor alarms, weather warnings); used through farms.notify.
+
+
+class NotificationPreference(BaseModel):
+    """How a user wants to hear of alerts: channels, minimum level, quiet hours, addresses."""
+
+    user = pw.ForeignKeyField(User, unique=True, on_delete="CASCADE")
+    channels = pw.CharField(max_length=100, default="in_app")  # comma-separated CHANNELS
+    min_level = pw.CharField(max_length=8, default="blue")
+    quiet_start = pw.CharField(max_length=5, null=True)  # "22:00" local time
+    quiet_end = pw.CharField(max_length=5, null=True)  # "06:30"
+    webhook_url = pw.CharField(max_length=500, null=True)
+    wecom_url = pw.CharField(max_length=500, null=True)
+    dingtalk_url = pw.CharField(max_length=500, null=True)
+    phone = pw.CharField(max_length=20, null=True)
+
+    class Meta:
+        table_name = "notification_preference"
+
+
+class Delivery(BaseModel):
+    """One notification of one alert to one user on one channel; retried until sent or given up."""
+
+    alert = pw.ForeignKeyField(Alert, backref="deliveries", on_delete="CASCADE")
+    user = pw.ForeignKeyField(User, on_delete="CASCADE")
+    channel = pw.CharField(max_length=16)
+    round = pw.IntegerField(default=0)  # 0 first notice, 1.. escalations
+    status = pw.CharField(max_length=16, default="pending")
+    attempts = pw.IntegerField(default=0)
+    next_attempt_at = pw.DateTimeField(default=utcnow)
+    last_error = pw.TextField(null=True)
+    sent_at = pw.DateTimeField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "delivery"
+        indexes = ((("alert", "user", "channel", "round"), True), (("status", "next_attempt_at"), False))

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import peewee as pw
 from flask_babel import gettext as _
 
-from farms import catalogue
-from farms.models import (ALERT_LEVELS, ALERT_SOURCES, LOG_KINDS, MU_IN_M2, Alert, PESTICIDE_CATEGORIES, Certification, Crop, Farm,
+from farms import alerts, catalogue, notify
+from farms.models import (ALERT_LEVELS, CROP_CATEGORIES, LOG_KINDS, MU_IN_M2, PLOT_KINDS, Alert, PESTICIDE_CATEGORIES, Certification, Crop, Farm,
                           FarmInvitation, FarmMember, InputProduct, Log, LogPlot, Planting, Plot)
 from web import divisions
 from web.accounts import service as accounts
@@ -583,34 +583,16 @@ def farm_ids_with_access(user, need=Access.LOG):
 
 
 # ---------------------------------------------------------------- alerts (sensor alarms and weather warnings)
+# The inbox (farms.alerts) and the notification of alerts (farms.notify) are reached through here.
 
-
-def raise_alert(farm_id, source, source_key, severity, content, plot_id=None):
-    """Open (or refresh) the alert of ``source_key`` on a farm; returns (alert, is_new_or_more_severe)."""
-    if source not in ALERT_SOURCES or severity not in ALERT_LEVELS:
-        raise ValueError(f"bad alert source or severity: {source}, {severity}")
-    text = json.dumps(content, ensure_ascii=False, sort_keys=True)
-    with database.atomic():
-        alert = Alert.get_or_none((Alert.source == source) & (Alert.source_key == source_key)
-                                  & (Alert.farm == farm_id))
-        if alert is None:
-            return Alert.create(source=source, source_key=source_key, severity=severity, farm=farm_id,
-                                plot=plot_id, content=text), True
-        escalated = ALERT_LEVELS.index(severity) > ALERT_LEVELS.index(alert.severity) or alert.cleared_at
-        alert.severity, alert.content, alert.updated_at, alert.cleared_at = severity, text, utcnow(), None
-        if escalated:
-            alert.acknowledged_at, alert.acknowledged_by = None, None
-        alert.save()
-        return alert, bool(escalated)
-
-
-def clear_alerts(source, source_key, farm_id=None):
-    """Close the open alerts of ``source_key`` (on one farm, or everywhere); returns how many."""
-    query = Alert.update(cleared_at=utcnow(), updated_at=utcnow()).where(
-        (Alert.source == source) & (Alert.source_key == source_key) & Alert.cleared_at.is_null())
-    if farm_id is not None:
-        query = query.where(Alert.farm == farm_id)
-    return query.execute()
+raise_alert = alerts.raise_alert
+clear_alerts = alerts.clear_alerts
+open_alert_keys = alerts.open_alert_keys
+alert_text = alerts.alert_text
+farm_people = alerts.farm_people
+notify_alert = notify.notify_alert
+notification_preferences = notify.preferences
+save_notification_preferences = notify.save_preferences
 
 
 def open_alerts(user, farm=None, limit=50):
@@ -641,23 +623,35 @@ def acknowledge_alert(user, alert_id):
     return Alert.get_by_id(alert.id)
 
 
-def alert_text(alert, locale):
-    """The alert's title, message and advice in ``locale`` (falling back to Chinese)."""
-    content = json.loads(alert.content)
-    return content.get(str(locale)[:2]) or content.get("zh") or next(iter(content.values()), {})
-
-
-def farm_people(farm_id):
-    """Users to notify about a farm: its owners and workers."""
-    return [m.user for m in FarmMember.select(FarmMember, accounts.User).join(accounts.User)
-            .where((FarmMember.farm == farm_id) & (accounts.User.active == True))]  # noqa: E712
-
-
 def farms_for_matching():
     """Every farm with its county code and location, for matching weather warnings."""
     return [{"id": f.id, "name": f.name, "county_code": f.county_code, "latitude": f.latitude,
              "longitude": f.longitude} for f in Farm.select(Farm.id, Farm.name, Farm.county, Farm.latitude,
                                                            Farm.longitude)]
+
+
+def plot_by_id(plot_id):
+    """The plot, or None; for callers that judge access themselves (ingest, scheduled jobs)."""
+    return Plot.get_or_none(Plot.id == plot_id)
+
+
+def plots_by_id(plot_ids):
+    """{plot id: plot} of the plots that exist; for callers that judge access themselves."""
+    return {p.id: p for p in Plot.select().where(Plot.id.in_(list(set(plot_ids)) or [0]))}
+
+
+def plot_profile(plot_id):
+    """The words that describe a plot for rules and advice: its kind and its current crops' codes and
+    categories (empty for an unknown plot)."""
+    plot = Plot.get_or_none(Plot.id == plot_id)
+    if plot is None:
+        return set()
+    rows = (Planting.select(Crop.code, Crop.category).join(Crop)
+            .where((Planting.plot == plot_id) & Planting.ended_on.is_null()).tuples())
+    words = {plot.kind}
+    for code, category in rows:
+        words.update((code, category))
+    return words
 
 
 def crops_on_farm(farm_id):

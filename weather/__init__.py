@@ -1,4 +1,5 @@
-"""Weather-bureau warnings: CAP 1.2 feeds, life cycle, farm matching, advice, notifications."""
+"""Weather-bureau warnings: CAP 1.2 feeds, life cycle, farm matching, advice; their alerts are
+notified by the farms' inbox (``farms.notify``)."""
 from web.registry import Domain
 
 DOMAIN = Domain(
@@ -7,11 +8,11 @@ DOMAIN = Domain(
     models="weather.models",
     reference_loaders=("weather.advice:load_rules",),
     blueprints=("weather",),
-    jobs=("weather.poll", "weather.expire", "weather.deliver", "weather.escalate"),
+    jobs=("weather.poll", "weather.expire"),
 )
 
 
 def init_app(app):
-    from weather import notify, service, views  # noqa: F401  (service and notify register their jobs)
+    from weather import service, views  # noqa: F401  (service registers its jobs)
 
     app.register_blueprint(views.bp)

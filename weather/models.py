@@ -1,15 +1,14 @@
-"""Weather warnings: CAP feeds, the warnings they carry, advice, and notification deliveries."""
+"""Weather warnings: CAP feeds, the warnings they carry, and advice.
+
+Notification preferences and deliveries are the farms' alert inbox plumbing (``farms.models``)."""
 import peewee as pw
 
-from farms.models import Alert
 from web.accounts.models import User
 from web.clock import utcnow
 from web.db import BaseModel
 
 FEED_FORMATS = ("cap", "atom", "rss", "nws-geojson")
 WARNING_STATES = ("active", "superseded", "cancelled", "expired")
-CHANNELS = ("in_app", "webhook", "wecom", "dingtalk", "sms")
-DELIVERY_STATES = ("pending", "retrying", "sent", "failed")
 
 
 class Feed(BaseModel):
@@ -75,33 +74,3 @@ class AdviceRule(BaseModel):
     text_en = pw.TextField()
     position = pw.IntegerField(default=0)
     updated_at = pw.DateTimeField(default=utcnow)
-
-
-class NotificationPreference(BaseModel):
-    user = pw.ForeignKeyField(User, unique=True, on_delete="CASCADE")
-    channels = pw.CharField(max_length=100, default="in_app")  # comma-separated CHANNELS
-    min_level = pw.CharField(max_length=8, default="blue")
-    quiet_start = pw.CharField(max_length=5, null=True)  # "22:00" local time
-    quiet_end = pw.CharField(max_length=5, null=True)  # "06:30"
-    webhook_url = pw.CharField(max_length=500, null=True)
-    wecom_url = pw.CharField(max_length=500, null=True)
-    dingtalk_url = pw.CharField(max_length=500, null=True)
-    phone = pw.CharField(max_length=20, null=True)
-
-
-class Delivery(BaseModel):
-    """One notification of one alert to one user on one channel; retried until sent or given up."""
-
-    alert = pw.ForeignKeyField(Alert, backref="deliveries", on_delete="CASCADE")
-    user = pw.ForeignKeyField(User, on_delete="CASCADE")
-    channel = pw.CharField(max_length=16)
-    round = pw.IntegerField(default=0)  # 0 first notice, 1.. escalations
-    status = pw.CharField(max_length=16, default="pending")
-    attempts = pw.IntegerField(default=0)
-    next_attempt_at = pw.DateTimeField(default=utcnow)
-    last_error = pw.TextField(null=True)
-    sent_at = pw.DateTimeField(null=True)
-    created_at = pw.DateTimeField(default=utcnow)
-
-    class Meta:
-        indexes = ((("alert", "user", "channel", "round"), True), (("status", "next_attempt_at"), False))

@@ -16,7 +16,7 @@ from flask import current_app
 from shapely.geometry import Point, Polygon
 
 from farms import service as farms
-from weather import advice, cap, notify
+from weather import advice, cap
 from weather.models import AdviceRule, Feed, WarningReference, WeatherWarning
 from web import divisions, scheduler
 from web.clock import as_utc, to_utc_naive, utcnow
@@ -210,7 +210,7 @@ def _alert_farms(warning):
         content = {lang: _content(warning, document, lang, profile, area_desc) for lang in ("zh", "en")}
         alert, notable = farms.raise_alert(farm_id, SOURCE, alert_key(warning), warning.level, content)
         if notable:
-            notify.enqueue(alert, round=notify.next_round(alert))
+            farms.notify_alert(alert)
 
 
 def _content(warning, document, lang, profile, area_desc):

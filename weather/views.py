@@ -5,7 +5,8 @@ from flask import Blueprint, Response, abort, current_app, flash, g, redirect, r
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from weather import advice, demo, notify, permissions, service
+from farms import service as farms
+from weather import advice, demo, permissions, service
 from weather.forms import CHANNEL_LABELS, LEVEL_LABELS, AdviceForm, FeedForm, PreferencesForm
 from web.clock import as_utc, utcnow
 from web.db import ValidationError
@@ -81,14 +82,14 @@ def broadcast(warning_id):
 
 @bp.route("/preferences", methods=["GET", "POST"])
 def preferences():
-    current = notify.preferences(g.user)
+    current = farms.notification_preferences(g.user)
     form = PreferencesForm(data={
         "channels": (current.channels or "in_app").split(","), "min_level": current.min_level,
         "quiet_start": current.quiet_start, "quiet_end": current.quiet_end, "webhook_url": current.webhook_url,
         "wecom_url": current.wecom_url, "dingtalk_url": current.dingtalk_url, "phone": current.phone})
     if form.validate_on_submit():
         try:
-            notify.save_preferences(g.user, {key: value for key, value in form.data.items()
+            farms.save_notification_preferences(g.user, {key: value for key, value in form.data.items()
                                              if key not in ("csrf_token", "submit")})
         except ValidationError as e:
             apply_errors(form, e)

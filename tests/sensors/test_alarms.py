@@ -83,7 +83,7 @@ def test_greenhouse_heat_raises_after_ten_minutes_and_clears_below_35_minus_hyst
     assert since in text["message"]
     assert text["advice"] and "通风" in text["advice"][0]
     assert json.loads(alert.content)["en"]["title"] == "1号大棚: Air temperature too high"
-    from weather.models import Delivery
+    from farms.models import Delivery
     assert Delivery.select().where(Delivery.alert == alert.id).count() >= 1  # the farm's people are notified
 
     # Still hot: one alert, not a second one.

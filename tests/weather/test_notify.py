@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from farms import service as farms
-from weather import notify
-from weather.models import Delivery, NotificationPreference
+from farms import notify
+from farms.models import Delivery, NotificationPreference
 from web.db import ValidationError
 
 T0 = dt.datetime(2026, 1, 10, 3, 0)  # naive UTC: 11:00 in Asia/Shanghai

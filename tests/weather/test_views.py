@@ -1,7 +1,8 @@
 """Weather pages: who may see and change what."""
 from tests.helpers import cap_message, csrf_token, login
 from weather import cap, service
-from weather.models import AdviceRule, Feed, NotificationPreference
+from farms.models import NotificationPreference
+from weather.models import AdviceRule, Feed
 
 
 def test_farmer_pages_and_preferences(app, client, world):

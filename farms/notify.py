@@ -1,6 +1,8 @@
 """Notifying people of alerts: preferences, the delivery queue, sending with retries, escalation.
 
-An alert (``farms.models.Alert``) becomes one ``Delivery`` per user per chosen
+The delivery half of the farm's alert inbox, shared by every source of alerts (sensor alarms,
+weather warnings); other domains reach it through ``farms.service`` (``notify_alert``, the
+notification preferences). An alert (``farms.models.Alert``) becomes one ``Delivery`` per user per chosen
 channel (``enqueue``); the scheduler sends what is due (``deliver_due``) and
 re-notifies orange and red alerts nobody has acknowledged (``escalate``).
 
@@ -13,7 +15,8 @@ re-notifies orange and red alerts nobody has acknowledged (``escalate``).
   gateway) fails at once with the reason in ``last_error``.
 
 Times are naive UTC, as everywhere in the database. Importing this module
-registers the scheduler jobs ``weather.deliver`` and ``weather.escalate``.
+registers the scheduler jobs ``weather.deliver`` and ``weather.escalate`` (ids kept from when
+this module lived in weather).
 """
 import datetime as dt
 import ipaddress
@@ -29,13 +32,12 @@ import urllib3
 from flask import current_app
 from flask_babel import gettext as _
 
-from farms.models import ALERT_LEVELS, Alert, Farm
-from farms.service import alert_text, farm_people
+from farms.alerts import alert_text, farm_people
+from farms.models import ALERT_LEVELS, CHANNELS, Alert, Delivery, Farm, NotificationPreference
 from web.accounts.models import User
 from web.clock import from_utc_naive, local_zone, naive_utc, to_utc_naive, utcnow
 from web.db import ValidationError, database
 from web.scheduler import register
-from weather.models import CHANNELS, Delivery, NotificationPreference
 
 log = logging.getLogger(__name__)
 
@@ -608,6 +610,11 @@ def next_round(alert):
     """
     latest = latest_round(alert)
     return 0 if latest is None else latest + 1
+
+
+def notify_alert(alert, now=None):
+    """Queue a new or more severe alert for the farm's people in a new notification round."""
+    return enqueue(alert, round=next_round(alert), now=now)
 
 
 def escalate(now=None):

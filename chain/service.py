@@ -519,7 +519,7 @@ def verify_batches(batch_ids):
         for seal in seals.values():
             if seal.event_pk not in present:
                 missing.append({"batch": batch_id, "seq": seal.seq, "event_id": seal.event_uuid})
-        header = trace.batch_header(batch_id) if trace.find_batch(batch_id) else None
+        header = trace.batch_header(batch_id)
         prev_leaf, expected_seq = None, 0
         for event in events:
             seal = seals.get(event.id)

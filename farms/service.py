@@ -163,10 +163,6 @@ def add_member(farm, user, role):
 
 # ---------------------------------------------------------------- people on a farm
 
-def _live_invitation():
-    return (FarmInvitation.state == "pending") & (FarmInvitation.expires_at > utcnow())
-
-
 def invite_to_farm(user, farm, username, role="worker"):
     """An owner invites a farmer to work on the farm (worker) or to own it with them (owner)."""
     require(access_to(user, farm), Access.MANAGE)
@@ -179,7 +175,7 @@ def invite_to_farm(user, farm, username, role="worker"):
         if FarmMember.select().where((FarmMember.farm == farm) & (FarmMember.user == invitee)).exists():
             raise Conflict(_("This user is already a member."), {"username": _("Already a member.")})
         if FarmInvitation.select().where((FarmInvitation.farm == farm) & (FarmInvitation.invitee == invitee)
-                                         & _live_invitation()).exists():
+                                         & accounts.live(FarmInvitation)).exists():
             raise Conflict(_("This user has been invited already."), {"username": _("Already invited.")})
         return FarmInvitation.create(farm=farm, invitee=invitee, role=role, invited_by=user,
                                      expires_at=utcnow() + dt.timedelta(days=accounts.INVITATION_DAYS))
@@ -190,7 +186,7 @@ def farm_invitations(user, farm):
     require(access_to(user, farm), Access.MANAGE)
     return list(FarmInvitation.select(FarmInvitation, accounts.User)
                 .join(accounts.User, on=FarmInvitation.invitee)
-                .where((FarmInvitation.farm == farm) & _live_invitation())
+                .where((FarmInvitation.farm == farm) & accounts.live(FarmInvitation))
                 .order_by(FarmInvitation.created_at.desc()))
 
 
@@ -204,28 +200,17 @@ def farm_invitations_for(user):
     if user is None:
         return []
     return list(FarmInvitation.select(FarmInvitation, Farm).join(Farm)
-                .where((FarmInvitation.invitee == user) & _live_invitation())
+                .where((FarmInvitation.invitee == user) & accounts.live(FarmInvitation))
                 .order_by(FarmInvitation.created_at.desc()))
-
-
-def _open_farm_invitation(user, invitation_id):
-    invitation = FarmInvitation.get_or_none(FarmInvitation.id == invitation_id)
-    if invitation is None or user is None or invitation.invitee_id != user.id:
-        raise Denied(404, "invitation not found")
-    if invitation.state != "pending" or invitation.expires_at <= utcnow():
-        raise Conflict(_("This invitation is no longer open."), {"invitation": _("Answered, withdrawn or expired.")})
-    return invitation
 
 
 def answer_farm_invitation(user, invitation_id, accept):
     """The invitee accepts (and becomes a member in the invited role) or declines."""
     with database.atomic():
-        invitation = _open_farm_invitation(user, invitation_id)
+        invitation = accounts.answerable(FarmInvitation.get_or_none(FarmInvitation.id == invitation_id), user)
         if accept:
             add_member(invitation.farm, user, invitation.role)
-        invitation.state, invitation.answered_at = ("accepted" if accept else "declined"), utcnow()
-        invitation.save()
-    return invitation
+        return accounts.close(invitation, "accepted" if accept else "declined")
 
 
 def revoke_farm_invitation(user, invitation_id):
@@ -234,9 +219,7 @@ def revoke_farm_invitation(user, invitation_id):
         raise Denied(404, "invitation not found")
     if invitation.state != "pending":
         raise Conflict(_("This invitation is no longer open."), {"invitation": _("Answered, withdrawn or expired.")})
-    invitation.state, invitation.answered_at = "revoked", utcnow()
-    invitation.save()
-    return invitation
+    return accounts.close(invitation, "revoked")
 
 
 def remove_member(user, farm, member_user_id):

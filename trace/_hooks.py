@@ -33,8 +33,11 @@ def event_record(event):
 
 
 def batch_header(batch_id):
-    """The batch row's fields that pages show and that never change (code, lot, product, origin, amount)."""
-    batch = Batch.get_by_id(batch_id)
+    """The batch row's fields that pages show and that never change (code, lot, product, origin, amount);
+    None when there is no such batch."""
+    batch = Batch.get_or_none(Batch.id == batch_id)
+    if batch is None:
+        return None
     return {"code": batch.code, "lot": batch.lot_number, "gtin": batch.gtin, "organisation": batch.organisation_id,
             "product": {"zh": batch.product_name, "en": batch.product_name_en, "crop": batch.crop_code},
             "variety": batch.variety, "farm": batch.farm_id, "plot": batch.plot_id, "harvestLog": batch.harvest_log_id,
@@ -58,7 +61,3 @@ def event_count():
 
 def find_by_code(code):
     return Batch.get_or_none(Batch.code == code)
-
-
-def find_batch(batch_id):
-    return Batch.get_or_none(Batch.id == batch_id)

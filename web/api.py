@@ -48,6 +48,8 @@ class JSONProvider(DefaultJSONProvider):
     the request answers 400) instead of letting it reach RecursionError anywhere later."""
 
     def loads(self, s, **kwargs):
+        if ("\\u0000" in s) if isinstance(s, str) else (b"\\u0000" in s):
+            raise ValueError("JSON text holds a NUL character, which no text here may hold")
         try:
             value = super().loads(s, **kwargs)
         except RecursionError:

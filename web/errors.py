@@ -1,7 +1,7 @@
 """Errors: JSON ``{"error": {code, message, fields}}`` under /api/, a readable page elsewhere."""
 import logging
 
-from flask import jsonify, render_template, request
+from flask import abort, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from peewee import IntegrityError, OperationalError
@@ -50,6 +50,17 @@ def respond(status, code, message, fields=None):
 
 
 def init_app(app):
+    @app.before_request
+    def _refuse_nul():
+        """NUL has no place in text, and PostgreSQL cannot store it: a path, query or form value
+        holding one is refused before it reaches a query (it gave a 500 there)."""
+        if "\x00" in request.path or any("\x00" in key or "\x00" in value
+                                          for key, value in request.args.items(multi=True)):
+            abort(400, _("The request holds a NUL character."))
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data") and any(
+                "\x00" in value for value in request.form.values()):
+            abort(400, _("The request holds a NUL character."))
+
     @app.errorhandler(ApiError)
     def _api_error(e):
         return respond(e.status, e.code, e.message, e.fields)

@@ -49,3 +49,40 @@ def test_deeply_nested_json_to_ingest_is_a_bad_request(app, client, world, depth
     response = client.post("/api/v1/ingest", data='{"e":' + "[" * depth + "]" * depth + "}",
                            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     assert response.status_code == 400, response.get_data(as_text=True)[:300]
+
+
+GARBAGE = [["a", "b"], 10 ** 30, {"x": 1}, None, True, "", "x" * 10000, 1.5e308, -1]
+
+
+@pytest.mark.parametrize("field, value", [("username", v) for v in GARBAGE + ["nul\u0000"]]
+                         + [("role", v) for v in GARBAGE if v is not None],  # a null role is the default role
+                         ids=lambda v: v if isinstance(v, str) and len(v) < 10 else type(v).__name__)
+def test_invitation_endpoints_answer_garbage_with_4xx(client, world, field, value):
+    from web.accounts.models import Invitation
+    from farms.models import FarmInvitation
+
+    org = world.operator.organisation_id
+    for path, who in ((f"/api/v1/organisations/{org}/invitations", world.operator),
+                      (f"/api/v1/farms/{world.farm_a.id}/invitations", world.farmer_a)):
+        body = {"username": "stranger", field: value}
+        response = client.post(path, json=body, headers=bearer(who))
+        assert 400 <= response.status_code < 500, (path, body, response.status_code)
+        assert set(response.json["error"]) == {"code", "message", "fields"}
+    assert Invitation.select().count() == 0 and FarmInvitation.select().count() == 0
+
+
+@pytest.mark.parametrize("body", [[], "text", 5, None])
+def test_invitation_bodies_that_are_not_objects_are_refused(client, world, body):
+    response = client.post(f"/api/v1/organisations/{world.operator.organisation_id}/invitations",
+                           json=body, headers=bearer(world.operator))
+    assert response.status_code == 400
+
+
+def test_other_organisations_people_and_proofs_stay_hidden(client, world):
+    other = world.farm_b.organisation_id
+    headers = bearer(world.farmer_a)
+    for path in (f"/api/v1/organisations/{other}/members", f"/api/v1/organisations/{other}/invitations",
+                 f"/api/v1/farms/{world.farm_b.id}/invitations", f"/api/v1/farms/{world.farm_b.id}/members"):
+        assert client.get(path, headers=headers).status_code == 404, path
+    for path in ("/proof/%00%ff.json", "/t/AB%00CD", "/dashboard?farm=%00", "/api/v1/farms?page=%00"):
+        assert client.get(path, headers=headers).status_code in (400, 404), path

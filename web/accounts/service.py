@@ -211,20 +211,37 @@ def organisation_members(organisation):
                 .order_by(User.organisation_role, User.username))
 
 
-def _live(query_model):
-    return (query_model.state == "pending") & (query_model.expires_at > utcnow())
+def live(model):
+    """The condition of an invitation model's open rows (organisation and farm invitations alike)."""
+    return (model.state == "pending") & (model.expires_at > utcnow())
+
+
+def answerable(invitation, invitee):
+    """``invitation`` if ``invitee`` may still answer it: 404 for anybody else, 409 once closed."""
+    if invitation is None or invitee is None or invitation.invitee_id != invitee.id:
+        raise Denied(404, "invitation not found")
+    if invitation.state != "pending" or invitation.expires_at <= utcnow():
+        raise Conflict(_("This invitation is no longer open."), {"invitation": _("Answered, withdrawn or expired.")})
+    return invitation
+
+
+def close(invitation, state):
+    """Record the answer (accepted, declined) or the withdrawal (revoked), with its time."""
+    invitation.state, invitation.answered_at = state, utcnow()
+    invitation.save()
+    return invitation
 
 
 def invitations_of_organisation(organisation):
     return list(Invitation.select(Invitation, User).join(User, on=Invitation.invitee)
-                .where((Invitation.organisation == organisation) & _live(Invitation))
+                .where((Invitation.organisation == organisation) & live(Invitation))
                 .order_by(Invitation.created_at.desc()))
 
 
 def invitations_for(user):
     """The live invitations ``user`` may answer, newest first."""
     return list(Invitation.select(Invitation, Organisation).join(Organisation)
-                .where((Invitation.invitee == user) & _live(Invitation))
+                .where((Invitation.invitee == user) & live(Invitation))
                 .order_by(Invitation.created_at.desc()))
 
 
@@ -251,42 +268,28 @@ def invite(inviter, organisation, username, role="member"):
         raise Conflict(_("This user belongs to another organisation."), {"username": _("In another organisation.")})
     with database.atomic():
         if Invitation.select().where((Invitation.organisation == organisation) & (Invitation.invitee == invitee)
-                                     & _live(Invitation)).exists():
+                                     & live(Invitation)).exists():
             raise Conflict(_("This user has been invited already."), {"username": _("Already invited.")})
         return Invitation.create(organisation=organisation, invitee=invitee, role=role, invited_by=inviter,
                                  expires_at=utcnow() + dt.timedelta(days=INVITATION_DAYS))
 
 
-def _invitation_for(user, invitation_id):
-    invitation = Invitation.get_or_none(Invitation.id == invitation_id)
-    if invitation is None or user is None or invitation.invitee_id != user.id:
-        raise Denied(404, "invitation not found")
-    if invitation.state != "pending" or invitation.expires_at <= utcnow():
-        raise Conflict(_("This invitation is no longer open."), {"invitation": _("Answered, withdrawn or expired.")})
-    return invitation
-
-
 def accept_invitation(user, invitation_id):
     """The invitee joins the organisation (one organisation per user)."""
     with database.atomic():
-        invitation = _invitation_for(user, invitation_id)
+        invitation = answerable(Invitation.get_or_none(Invitation.id == invitation_id), user)
         fresh = User.get_by_id(user.id)
         if fresh.organisation_id is not None and fresh.organisation_id != invitation.organisation_id:
             raise Conflict(_("You belong to another organisation."), {"invitation": _("In another organisation.")})
         User.update(organisation=invitation.organisation_id, organisation_role=invitation.role) \
             .where(User.id == user.id).execute()
         user.organisation_id, user.organisation_role = invitation.organisation_id, invitation.role
-        invitation.state, invitation.answered_at = "accepted", utcnow()
-        invitation.save()
-    return invitation
+        return close(invitation, "accepted")
 
 
 def decline_invitation(user, invitation_id):
     with database.atomic():
-        invitation = _invitation_for(user, invitation_id)
-        invitation.state, invitation.answered_at = "declined", utcnow()
-        invitation.save()
-    return invitation
+        return close(answerable(Invitation.get_or_none(Invitation.id == invitation_id), user), "declined")
 
 
 def revoke_invitation(user, invitation_id):
@@ -296,6 +299,4 @@ def revoke_invitation(user, invitation_id):
         raise Denied(404, "invitation not found")
     if invitation.state != "pending":
         raise Conflict(_("This invitation is no longer open."), {"invitation": _("Answered, withdrawn or expired.")})
-    invitation.state, invitation.answered_at = "revoked", utcnow()
-    invitation.save()
-    return invitation
+    return close(invitation, "revoked")

@@ -5,6 +5,8 @@ from flask.cli import with_appcontext
 
 from web import db
 
+DEFAULT_MAX_REJECTED = 5.0  # percent of a file's readings; a few bad cells are normal for a logger, more is not
+
 
 @click.command("mqtt-worker")
 @with_appcontext
@@ -31,10 +33,17 @@ def mqtt_worker_command():
               show_default=True)
 @click.option("--decimal", type=click.Choice(["auto", ".", ","]), default="auto", show_default=True)
 @click.option("--encoding", default=None, help="Default: UTF-8 (with or without BOM), else GB18030.")
+@click.option("--max-rejected", type=click.FloatRange(0, 100), default=DEFAULT_MAX_REJECTED, show_default=True,
+              metavar="PERCENT", help="Exit with status 1 when more than this share of the file's readings is "
+                                      "rejected (what was accepted stays stored).")
 @with_appcontext
 def import_csv_command(device_uid, file, time_column, time_format, timezone, columns, header, delimiter,
-                       decimal, encoding):
-    """Import a data logger's CSV export into DEVICE_UID's readings (same checks as the ingest API)."""
+                       decimal, encoding, max_rejected):
+    """Import a data logger's CSV export into DEVICE_UID's readings (same checks as the ingest API).
+
+    Exit status: 0 when the file is stored; 1 when no reading of it is in the database (none stored now
+    nor before), when more than --max-rejected percent of its readings are rejected, or when the file
+    or the options cannot be used (then nothing is stored)."""
     from sensors import csv_import
     from sensors.models import Device
 
@@ -50,20 +59,38 @@ def import_csv_command(device_uid, file, time_column, time_format, timezone, col
         if device is None:
             raise click.ClickException(f"no device with uid {device_uid}")
         try:
-            report = csv_import.import_csv(device, data, mapping)
+            report = csv_import.import_csv(device, data, mapping,
+                                           retention_days=current_app.config["RAW_RETENTION_DAYS"])
         except db.ValidationError as e:
             raise click.ClickException(e.message) from None
     where = f"header on line {report.header_line}, " if report.header_line else "no header, "
     click.echo(f"{device.uid}: {report.rows_read} rows read ({report.encoding}, {where}"
                f"data from line {report.first_data_line}); {report.imported} readings imported, "
-               f"{report.duplicates} duplicates, {report.rejected_count} rejected")
+               f"{report.duplicates} duplicates, {report.conflict_count} conflicting, "
+               f"{report.rejected_count} rejected")
+    if report.older_than_retention:
+        click.echo(f"{report.older_than_retention} readings are older than the raw retention "
+                   f"({report.retention_days} days): their hourly and daily rollups are stored; the nightly "
+                   "clean-up deletes their raw values")
     for entry in report.repeated:
         click.echo(f"line {entry['line']}, {entry['column']}: same time as line {entry['first_line']}; "
                    "kept the first")
+    for entry in report.conflicts:
+        click.echo(f"line {entry['line']}, {entry['column']}: same time as line {entry['first_line']} but "
+                   f"{entry['value']:g} instead of {entry['first_value']:g}; kept line {entry['first_line']}'s")
+    for entry in report.backwards:
+        click.echo(f"line {entry['line']}: time goes back to {entry['time']} (line {entry['previous_line']}: "
+                   f"{entry['previous_time']})")
     for entry in report.rejected:
         click.echo(f"line {entry['line']}, {entry['column']}: {entry['reason']}")
     if report.rejected_count > len(report.rejected):
         click.echo(f"... and {report.rejected_count - len(report.rejected)} more rejected")
+    readings = report.rows_read * len(report.columns)
+    if report.imported + report.duplicates == 0:
+        raise click.ClickException("nothing of the file is stored")
+    if readings and 100 * report.rejected_count / readings > max_rejected:
+        raise click.ClickException(f"{100 * report.rejected_count / readings:.1f}% of the readings were rejected "
+                                   f"(more than --max-rejected {max_rejected:g}%); the others are stored")
 
 
 def _column(text):

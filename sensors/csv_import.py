@@ -17,7 +17,23 @@ anything is stored. Its ``code`` and ``params`` let a page show it in the
 visitor's language; the messages here are English, like ingest's reasons.
 
 Importing the same file again stores nothing new: its readings come back as
-duplicates. The caller checks that the user may write to the device.
+duplicates. A time repeated within the file keeps its first line's reading: with the
+same value it is reported in ``repeated``, with another value in ``conflicts``.
+
+A file is history: any time from HISTORY_FLOOR (2001-01-01 UTC) up to ten minutes after
+now is taken, not only ingest's 400 days for live devices. The floor refuses the
+times of a logger that lost its clock (they restart at 1970-01-01 or 2000-01-01). Readings
+older than the raw retention (RAW_RETENTION_DAYS) are rolled up into the hourly and daily
+rollups as they are stored, like any reading; the nightly clean-up then deletes their raw
+rows, so the report counts them (``older_than_retention``) and the pages say so.
+
+Dates such as 03/04/2026 are read in one order for the whole column: the order the
+file's unambiguous dates (13/04 or 04/13) show. Rows written in the other order, and
+ambiguous rows that only fit the rows around them when read in the other order (a file
+whose dates switch order for some weeks), are rejected with that explanation; a column
+whose unambiguous dates are split evenly between the orders is refused. Times going
+back (a logger's clock set back, rows out of order) are stored and listed in
+``backwards`` by line. The caller checks that the user may write to the device.
 """
 import codecs
 import csv
@@ -28,16 +44,18 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sensors import service
 from sensors.metrics import METRICS
-from web.clock import local_zone
+from web.clock import local_zone, utcnow
 from web.db import ValidationError
 
 MAX_BYTES = 20 * 1024 * 1024
 CHUNK = service.MAX_READINGS  # readings per ingest call
-MAX_DETAILS = 10_000  # rejected / repeated entries kept in a report (all are counted)
+MAX_DETAILS = 200_000  # rejected / repeated / conflicting / backwards entries kept in a report (all are counted)
+HISTORY_FLOOR = dt.datetime(2001, 1, 1)  # naive UTC: older times are a logger's lost clock, not history
+ORDER_GAP = dt.timedelta(days=2)  # how far an ambiguous date may follow the row before it and still "fit"
 SCAN_ROWS = 100  # non-blank rows searched for the delimiter, the header and the first data row
 MAX_UNIT_ROWS = 3  # rows right after a header that hold units or processing (Campbell TOA5)
 DELIMITERS = {",": ",", ";": ";", "\t": "\t", "comma": ",", "semicolon": ";", "tab": "\t"}
@@ -105,7 +123,13 @@ class ImportReport:
     duplicates: int = 0  # readings already stored, or repeated earlier in this file
     rejected: list = field(default_factory=list)  # [{"line", "column", "metric", "reason"}]
     rejected_count: int = 0  # all rejections; ``rejected`` keeps the first MAX_DETAILS
-    repeated: list = field(default_factory=list)  # [{"line", "column", "metric", "first_line"}]
+    repeated: list = field(default_factory=list)  # [{"line", "column", "metric", "first_line"}], same value
+    conflicts: list = field(default_factory=list)  # same time as first_line, another value; the first is kept
+    conflict_count: int = 0  # [{"line", "column", "metric", "first_line", "value", "first_value"}]
+    backwards: list = field(default_factory=list)  # [{"line", "time", "previous_line", "previous_time"}]
+    backwards_count: int = 0
+    older_than_retention: int = 0  # readings stored now that the nightly clean-up keeps only as rollups
+    retention_days: int | None = None
     encoding: str = ""
     delimiter: str = ""
     header_line: int | None = None
@@ -127,31 +151,37 @@ class Peek:
 # ---------------------------------------------------------------- public API
 
 
-def import_csv(device, data: bytes, mapping: Mapping, now=None) -> ImportReport:
+def import_csv(device, data: bytes, mapping: Mapping, now=None, retention_days=None) -> ImportReport:
     """Import ``data`` (a CSV export) into ``device``'s readings; returns an ImportReport.
 
     Raises CsvImportError before storing anything when the file or the mapping cannot
-    be used. ``now`` (naive UTC) is passed to ingest, which judges timestamps by it.
+    be used. ``now`` (naive UTC) is passed to ingest, which judges future times by it.
+    ``retention_days``: the raw retention, to count the readings kept only as rollups.
     """
     columns = _check_mapping(device, mapping)
     text, encoding = _decode(data, mapping.encoding)
     layout = _layout(text, mapping, columns)
     zone = _zone(mapping.timezone)
-    day_first = _day_first(text, layout)  # reads every record: a file that is not CSV fails before storing
+    # reads every record: a file that is not CSV fails before storing
+    day_first, misordered = _date_order(text, layout, mapping.time_format)
     parse_time = _time_parser(mapping.time_format, zone, mapping.timezone, day_first)
     _check_declared_offset(text, layout, zone, mapping, parse_time)
 
-    report = ImportReport(encoding=encoding, delimiter=layout.delimiter, header_line=layout.header_line,
+    report = ImportReport(retention_days=retention_days, encoding=encoding, delimiter=layout.delimiter, header_line=layout.header_line,
                           time_column=layout.time_label,
                           columns={metric: label for metric, _i, label, _u in layout.values})
     read_number = _number_reader(mapping.decimal, layout.delimiter)
     first_seen = {metric: {} for metric, *_rest in layout.values}
     items, origins = [], []
+    now = now or utcnow()
+    cutoff = None if retention_days is None else (
+        (now - dt.timedelta(days=retention_days)).replace(tzinfo=dt.timezone.utc).timestamp())
+    previous = None  # (seconds, line, text) of the last row with a time
 
     def flush():
         if items:
-            result = service.ingest(device, None, items, now=now)
-            _account(report, result, origins, first_seen)
+            result = service.ingest(device, None, items, now=now, earliest=HISTORY_FLOOR)
+            _account(report, result, origins, first_seen, cutoff)
             items.clear()
             origins.clear()
 
@@ -163,19 +193,25 @@ def import_csv(device, data: bytes, mapping: Mapping, now=None) -> ImportReport:
         report.rows_read += 1
         if len(items) + len(layout.values) > CHUNK:
             flush()
-        seconds, problem = _cell_time(cells, layout.time_index, parse_time)
+        seconds, problem = misordered.get(line) or _cell_time(cells, layout.time_index, parse_time)
         if problem:
             items.append((len(items), problem))
-            origins.append((line, layout.time_label, None, None))
+            origins.append((line, layout.time_label, None, None, None))
             continue
+        if previous is not None and seconds < previous[0]:
+            report.backwards_count += 1
+            if len(report.backwards) < MAX_DETAILS:
+                report.backwards.append({"line": line, "time": cells[layout.time_index].strip(),
+                                         "previous_line": previous[1], "previous_time": previous[2]})
+        previous = (seconds, line, cells[layout.time_index].strip())
         for metric, index, label, unit in layout.values:
             value, problem = _cell_value(cells, index, read_number)
             if problem:
                 items.append((len(items), problem))
-                origins.append((line, label, metric, None))
+                origins.append((line, label, metric, None, None))
             else:
                 items.append((len(items), metric, seconds, value, unit))
-                origins.append((line, label, metric, round(seconds, 3)))
+                origins.append((line, label, metric, round(seconds, 3), value))
     flush()
     return report
 
@@ -186,6 +222,44 @@ def peek(data: bytes, delimiter=None, encoding=None, rows=20) -> Peek:
     candidates = [_delimiter(delimiter)] if delimiter else [",", ";", "\t"]
     best = max(candidates, key=lambda d: _consistency(_sample(text, d)))
     return Peek(encoding=used, delimiter=best, rows=_sample(text, best)[:rows])
+
+
+def check_timezone(name):
+    """Raise CsvImportError unless ``name`` is a time zone the importer takes (IANA name, UTC, UTC+08:00)."""
+    _zone(name)
+
+
+def timezone_names():
+    """Every IANA time zone name, sorted, for a form to offer."""
+    return sorted(available_timezones())
+
+
+REPORT_FIELDS = ("kind", "line", "column", "metric", "reason")
+
+
+def report_rows(report, kinds):
+    """Every problem of a report as rows for a CSV file: (kind, line, column, metric, reason), by line.
+    ``kinds`` maps "rejected", "conflict", "backwards" and "repeated" to the words shown."""
+    rows = [(kinds["rejected"], r["line"], r["column"], r["metric"], r["reason"]) for r in report.rejected]
+    rows += [(kinds["conflict"], c["line"], c["column"], c["metric"],
+              f"same time as line {c['first_line']} but {c['value']:g} instead of {c['first_value']:g}; "
+              f"line {c['first_line']}'s kept") for c in report.conflicts]
+    rows += [(kinds["backwards"], b["line"], None, None,
+              f"time goes back to {b['time']} (line {b['previous_line']}: {b['previous_time']})")
+             for b in report.backwards]
+    rows += [(kinds["repeated"], r["line"], r["column"], r["metric"], f"same time and value as line {r['first_line']}")
+             for r in report.repeated]
+    rows.sort(key=lambda row: row[1] if row[1] is not None else 0)
+    return rows
+
+
+def report_csv(rows, header):
+    """CSV bytes of ``rows`` under ``header``: UTF-8 with a BOM, CRLF, so that Excel shows Chinese."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(["" if cell is None else cell for cell in row] for row in rows)
+    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
 
 
 # ---------------------------------------------------------------- the mapping
@@ -360,17 +434,20 @@ def _norm(text):
     return " ".join(unicodedata.normalize("NFKC", text).replace("\ufeff", "").split()).casefold()
 
 
-def _find(cells, name):
-    """Index of header ``name`` in ``cells``: an exact match, else the one header that starts with it
+def _matches(cells, name):
+    """Indexes of header ``name`` in ``cells``: the exact matches, else the headers that start with it
     followed by an annotation (" (", ",", "[")."""
     wanted = _norm(name)
     normed = [_norm(c) for c in cells]
     exact = [i for i, c in enumerate(normed) if c == wanted]
-    if exact:
-        return exact[0]
-    starts = [i for i, c in enumerate(normed)
-              if c.startswith(wanted) and len(c) > len(wanted) and c[len(wanted)] in " ,([（【"]
-    return starts[0] if len(starts) == 1 else None
+    return exact or [i for i, c in enumerate(normed)
+                     if c.startswith(wanted) and len(c) > len(wanted) and c[len(wanted)] in " ,([（【"]
+
+
+def _find(cells, name):
+    """Index of the first header ``name`` in ``cells`` (``_layout`` refuses a name found twice), or None."""
+    found = _matches(cells, name)
+    return found[0] if found else None
 
 
 @dataclass
@@ -432,8 +509,13 @@ def _layout(text, mapping, columns):
 
     def resolve(column, field_name):
         if isinstance(column, str):
-            index = _find(header, column)
-            return index, header[index].strip()
+            found = _matches(header, column)
+            if len(found) > 1:
+                raise CsvImportError(field_name, "duplicate_header", "The header row (line %(line)d) has %(name)r in "
+                                     "more than one column: %(positions)s (counted from 0); rename one, or give "
+                                     "the column number.", line=header_line, name=column,
+                                     positions=" and ".join(f"column {i} ({header[i].strip()!r})" for i in found))
+            return found[0], header[found[0]].strip()
         if column >= width:
             raise CsvImportError(field_name, "no_such_column", "Column %(column)d is not in the file (its rows have "
                                  "%(width)d columns, counted from 0).", column=column, width=width)
@@ -658,21 +740,71 @@ def _local(naive, zone, zone_name, text):
     return first.timestamp(), None
 
 
-_SLASH_PREFIX = re.compile(r"\s*(\d{1,2})/(\d{1,2})/\d{2,4}(?!.*[AaPp]\.?[Mm])")
+def _date_order(text, layout, fmt):
+    """How ``auto`` reads d/m/y and m/d/y dates without AM/PM, from the whole time column.
 
-
-def _day_first(text, layout):
-    """For d/m/y vs m/d/y without AM/PM: True or False when some row of the file tells, else None."""
-    day, month = False, False
+    Returns (day_first, misordered): day_first is True or False when the column's unambiguous dates
+    (13/04, 04/13) show the order, else None (ambiguous rows are then rejected one by one);
+    misordered maps a line to (None, reason) for rows whose date is in the other order (written so,
+    or an ambiguous date that follows the row before it only when read the other way round).
+    A column whose unambiguous dates are split evenly between the orders is refused."""
+    if fmt != "auto":
+        for _line, _cells in _records(text, layout.delimiter):  # a file that is not CSV fails before storing
+            pass
+        return None, {}
+    rows = []
     for line, cells in _records(text, layout.delimiter):
         if line <= layout.data_after or layout.time_index >= len(cells):
             continue
-        match = _SLASH_PREFIX.match(cells[layout.time_index])
-        if match:
-            a, b = int(match.group(1)), int(match.group(2))
-            day = day or a > 12 >= b
-            month = month or b > 12 >= a
-    return day if day != month else None
+        cell = cells[layout.time_index].strip()
+        if "/" not in cell:
+            continue
+        match = _SLASH.fullmatch(cell)
+        if match and not match.group("ampm"):
+            rows.append((line, int(match.group("a")), int(match.group("b")), match, cell))
+    day_lines = [r[0] for r in rows if r[1] > 12 >= r[2]]
+    month_lines = [r[0] for r in rows if r[2] > 12 >= r[1]]
+    if not day_lines and not month_lines:
+        return None, {}
+    if len(day_lines) == len(month_lines):
+        raise CsvImportError("time_column", "mixed_date_order", "The time column has as many day/month dates "
+                             "(lines %(day)s) as month/day dates (lines %(month)s); give the time format or "
+                             "correct the file.", day=_some(day_lines), month=_some(month_lines))
+    day_first = len(day_lines) > len(month_lines)
+    order, other = ("day/month", "month/day") if day_first else ("month/day", "day/month")
+    misordered = {}
+    previous = None  # (naive datetime, line) of the row before, as its date really is (or best fits)
+    for line, a, b, match, cell in rows:
+        try:
+            if a > 12 or b > 12 or a == b:
+                own = a > 12 if a != b else day_first
+                when = _naive(match, match.group("Y"), *((b, a) if own else (a, b)))
+                if own != day_first:
+                    misordered[line] = (None, f"{cell!r} is written {other}, but the rest of the column is "
+                                              f"{order}: the file mixes date orders")
+                previous = (when, line)
+                continue
+            chosen = _naive(match, match.group("Y"), *((b, a) if day_first else (a, b)))
+        except ValueError:
+            continue  # read (and reported) row by row
+        try:
+            swapped = _naive(match, match.group("Y"), *((a, b) if day_first else (b, a)))
+        except ValueError:
+            swapped = None
+        if previous is not None and swapped is not None and not previous[0] <= chosen <= previous[0] + ORDER_GAP \
+                and previous[0] <= swapped <= previous[0] + ORDER_GAP:
+            misordered[line] = (None, f"{cell!r} read {order} like the rest of the column is "
+                                      f"{chosen:%Y-%m-%d %H:%M}, out of sequence after line {previous[1]}; read "
+                                      f"{other} ({swapped:%Y-%m-%d %H:%M}) it follows on: the file mixes date orders")
+            previous = (swapped, line)
+        else:
+            previous = (chosen, line)
+    return day_first, misordered
+
+
+def _some(lines, n=5):
+    shown = ", ".join(str(line) for line in lines[:n])
+    return shown + (f" and {len(lines) - n} more" if len(lines) > n else "")
 
 
 def _check_declared_offset(text, layout, zone, mapping, parse_time):
@@ -714,24 +846,35 @@ def _hhmm(offset):
 # ---------------------------------------------------------------- results
 
 
-def _account(report, result, origins, first_seen):
+def _account(report, result, origins, first_seen, cutoff):
     """Add one ingest call's result to the report, rejections mapped back to lines and columns."""
     report.imported += result.accepted
     report.duplicates += result.duplicates
     rejected = set()
     for entry in result.rejected:
-        line, column, metric, _key_ = origins[entry["index"]]
+        line, column, metric, _key_, _value = origins[entry["index"]]
         rejected.add(entry["index"])
         report.rejected_count += 1
         if len(report.rejected) < MAX_DETAILS:
             report.rejected.append({"line": line, "column": column, "metric": metric, "reason": entry["reason"]})
     # Ingest keeps the first of readings with the same metric and time; say which line each repeat repeats.
-    for index, (line, column, metric, key) in enumerate(origins):
+    # A repeat with another value is a conflict: the file says two things about one moment.
+    old = 0
+    for index, (line, column, metric, key, value) in enumerate(origins):
         if key is None or index in rejected:
             continue
         seen = first_seen[metric]
-        if key in seen:
-            if len(report.repeated) < MAX_DETAILS:
-                report.repeated.append({"line": line, "column": column, "metric": metric, "first_line": seen[key]})
-        else:
-            seen[key] = line
+        first = seen.get(key)
+        if first is None:
+            seen[key] = (line, value)
+            old += cutoff is not None and key < cutoff
+        elif value != first[1]:
+            report.conflict_count += 1
+            report.duplicates -= 1
+            if len(report.conflicts) < MAX_DETAILS:
+                report.conflicts.append({"line": line, "column": column, "metric": metric, "first_line": first[0],
+                                         "value": value, "first_value": first[1]})
+        elif len(report.repeated) < MAX_DETAILS:
+            report.repeated.append({"line": line, "column": column, "metric": metric, "first_line": first[0]})
+    # Readings of the file in the database (stored now or before) that the raw retention will trim.
+    report.older_than_retention += old

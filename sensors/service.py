@@ -302,13 +302,21 @@ def _datetimes(milliseconds):
     return {ms: EPOCH + dt.timedelta(milliseconds=ms) for ms in milliseconds}
 
 
-def ingest(device, credential, items, now=None):
-    """Validate, convert and store readings for ``device``; returns an IngestResult."""
+def ingest(device, credential, items, now=None, earliest=None):
+    """Validate, convert and store readings for ``device``; returns an IngestResult.
+
+    A live device's readings must lie within PAST_LIMIT before ``now``; ``earliest`` (naive UTC)
+    replaces that window's start for a file of history (``sensors.csv_import``)."""
     now = now or utcnow()
     result = IngestResult()
     rejected = result.rejected
     now_s = now.replace(tzinfo=dt.timezone.utc).timestamp()
-    earliest, latest = now_s - PAST_LIMIT.total_seconds(), now_s + FUTURE_LIMIT.total_seconds()
+    latest = now_s + FUTURE_LIMIT.total_seconds()
+    if earliest is None:
+        earliest, too_old = now_s - PAST_LIMIT.total_seconds(), "timestamp too far in the past"
+    else:
+        too_old = f"timestamp before {earliest:%Y-%m-%d}"
+        earliest = earliest.replace(tzinfo=dt.timezone.utc).timestamp()
     checks = {name: (METRICS[name], METRICS[name].unit, METRICS[name].low, METRICS[name].high)
               for name in device.metric_names if name in METRICS}
     readings = {}  # (metric, ms) -> canonical value; the first of a request's duplicates wins
@@ -332,7 +340,7 @@ def ingest(device, credential, items, now=None):
             rejected.append({"index": index, "reason": _value_problem(item[3], value, metric)})
             continue
         if not earliest <= seconds <= latest:
-            reason = "timestamp in the future" if seconds > latest else "timestamp too far in the past"
+            reason = "timestamp in the future" if seconds > latest else too_old
             rejected.append({"index": index, "reason": reason})
             continue
         key = (name, round(seconds * 1000))

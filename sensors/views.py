@@ -6,8 +6,12 @@ The plot page belongs to farms; it renders this package's section through the
 imports sensors.
 """
 import datetime as dt
+import re
+import secrets
+import time
+from pathlib import Path
 
-from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -16,7 +20,7 @@ from markupsafe import Markup
 from farms import service as farms
 from sensors import csv_import, service
 from sensors.charts import RANGES, line_chart, window
-from sensors.forms import DEFAULT_METRICS, DeviceForm, csv_columns, csv_form, metric_label, unit_label
+from sensors.forms import DEFAULT_METRICS, DeviceForm, column_ref, csv_columns, csv_form, metric_label, unit_label
 from sensors.metrics import METRICS
 from web.clock import utcnow
 from web.db import Conflict, ValidationError
@@ -209,13 +213,12 @@ def device_revoke(device_id):
 
 
 def _mapping(form, device):
-    """The importer's Mapping built from the form's fields."""
-    zone = current_app.config["TIMEZONE"] if form.time_zone.data == "local" else "UTC"
+    """The importer's Mapping built from the form's fields (digits in a column field are a column number)."""
     return csv_import.Mapping(
-        time_column=form.time_column.data.strip(),
+        time_column=column_ref(form.time_column.data),
         columns={metric: (column, unit) for metric, column, unit in csv_columns(form, device)},
-        time_format=form.time_format.data.strip() or "auto", timezone=zone,
-        delimiter=form.delimiter.data or None)
+        time_format=form.time_format.data.strip() or "auto", timezone=form.time_zone.data.strip(),
+        header={"yes": True, "no": False}.get(form.header.data), delimiter=form.delimiter.data or None)
 
 
 # What went wrong with a file or a mapping as a whole (CsvImportError.code), in the visitor's language;
@@ -240,9 +243,14 @@ CSV_PROBLEMS = {
     "no_times": _l("No time was found in the time column."),
     "no_such_column": _l("A column number is beyond the columns of the file."),
     "columns_not_found": _l("The columns named were not found in the file's header row."),
+    "duplicate_header": _l("The file's header row has the same column name twice; rename one or give the column "
+                           "number."),
+    "mixed_date_order": _l("The file's dates mix day/month and month/day; give the time format or correct the file."),
 }
-CSV_FIELDS = {"timezone": "time_zone", "columns": "file", "header": "file", "decimal": "delimiter",
+CSV_FIELDS = {"timezone": "time_zone", "columns": "file", "header": "header", "decimal": "delimiter",
               "encoding": "file"}
+REPORT_KEEP = 24 * 3600  # seconds a downloadable report is kept
+SHOWN = 200  # problems listed on the page; the CSV has them all
 
 
 def _csv_problem(form, error):
@@ -257,11 +265,35 @@ def _csv_problem(form, error):
     flash(str(summary or _("The file could not be imported.")), "error")
 
 
-def _report(report):
-    """The template's view of an ImportReport."""
-    rejected = [(r.get("line"), r.get("column"), r.get("reason", "")) for r in report.rejected]
+def _reports_dir():
+    return Path(current_app.config["DATA_DIR"]) / "csv-reports"
+
+
+def _save_rows(device, rows):
+    """Write the full problem list as a CSV file for download; returns its token. Older files go."""
+    folder = _reports_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.csv"):
+        if old.stat().st_mtime < time.time() - REPORT_KEEP:
+            old.unlink(missing_ok=True)
+    token = secrets.token_urlsafe(18)
+    header = [_("Kind"), _("Line"), _("Column"), _("Metric"), _("Reason")]
+    (folder / f"{device.id}-{token}.csv").write_bytes(csv_import.report_csv(rows, header))
+    return token
+
+
+def _report(device, report):
+    """The template's view of an ImportReport; the full list of problems is saved for download."""
+    kinds = {"rejected": _("rejected"), "conflict": _("conflicting value"), "backwards": _("time goes back"),
+             "repeated": _("repeated")}
+    rows = csv_import.report_rows(report, kinds)
+    problems = [row for row in rows if row[0] != kinds["repeated"]]
     return {"imported": report.imported, "duplicates": report.duplicates, "rows": report.rows_read,
-            "rejected": rejected, "rejected_count": report.rejected_count or len(rejected)}
+            "problems": problems[:SHOWN], "problem_count": len(problems),
+            "rejected_count": report.rejected_count, "conflict_count": report.conflict_count,
+            "backwards_count": report.backwards_count, "older": report.older_than_retention,
+            "retention_days": report.retention_days,
+            "download": _save_rows(device, rows) if rows else None}
 
 
 @bp.route("/devices/<int:device_id>/import", methods=["GET", "POST"])
@@ -275,9 +307,23 @@ def device_import(device_id):
         else:
             data = form.file.data.read()
             try:
-                report = _report(csv_import.import_csv(device, data, _mapping(form, device)))
+                report = _report(device, csv_import.import_csv(
+                    device, data, _mapping(form, device), retention_days=current_app.config["RAW_RETENTION_DAYS"]))
             except ValidationError as e:
                 _csv_problem(form, e)
     status = 422 if form.errors else 200
     return render_template("sensors/import.html", device=device, plot=device.plot, farm=device.plot.farm,
-                           form=form, report=report), status
+                           form=form, report=report, zones=csv_import.timezone_names(), shown=SHOWN), status
+
+
+@bp.get("/devices/<int:device_id>/import/<token>.csv")
+def import_report(device_id, token):
+    """The full problem list of an import (kept a day), for whoever may import into the device."""
+    device = service.get_device(g.user, device_id, Access.LOG)
+    path = _reports_dir() / f"{device.id}-{token}.csv"
+    if not re.fullmatch(r"[A-Za-z0-9_-]{20,40}", token) or not path.is_file():
+        abort(404)
+    response = make_response(path.read_bytes())
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="import-{device.uid}.csv"'
+    return response

@@ -35,8 +35,10 @@ GREENHOUSE_REJECTED = [
     {"line": 13, "column": "时间", "metric": None, "reason": "not a date and time: '2026/13/28 11:50:00'"},
     {"line": 14, "column": C, "metric": "co2", "reason": "saturated or error value -9999"},
 ]
-GREENHOUSE_REPEATED = [{"line": 5, "column": col, "metric": metric, "first_line": 4}
-                       for col, metric in ((T, "air_temperature"), (H, "air_humidity"), (C, "co2"))]
+# Line 5 repeats line 4's time with other values: conflicts, not plain repeats (the first is kept).
+GREENHOUSE_CONFLICTS = [{"line": 5, "column": col, "metric": metric, "first_line": 4, "value": new, "first_value": old}
+                        for col, metric, old, new in ((T, "air_temperature", 13.6, 13.7), (H, "air_humidity", 83.0, 82.8),
+                                                      (C, "co2", 441.0, 440.0))]
 
 
 def load(name):
@@ -73,9 +75,11 @@ def test_chinese_greenhouse_controller_export(greenhouse):
     assert report.time_column == "时间" and report.columns == {"air_temperature": T, "air_humidity": H, "co2": C}
     assert report.rows_read == 13  # lines 2-14; the empty lines 15-16 are not rows
     assert report.rejected == GREENHOUSE_REJECTED and report.rejected_count == 5
-    assert report.repeated == GREENHOUSE_REPEATED
-    # 13 rows x 3 metrics = 39; line 13 (3 readings), 4 bad cells and line 5's 3 repeats are not stored.
-    assert (report.imported, report.duplicates) == (29, 3)
+    assert report.repeated == [] and report.conflicts == GREENHOUSE_CONFLICTS and report.conflict_count == 3
+    assert report.backwards == [{"line": 10, "time": "2026/11/28 08:55:00", "previous_line": 9,
+                                 "previous_time": "2026-11-28T09:00:00"}]
+    # 13 rows x 3 metrics = 39; line 13 (3 readings), 4 bad cells and line 5's 3 conflicts are not stored.
+    assert (report.imported, report.duplicates) == (29, 0)
     assert Reading.select().where(Reading.device == device).count() == 29
 
     temperature = stored(device, "air_temperature")
@@ -151,9 +155,12 @@ def test_headerless_semicolon_file_with_day_first_dates(greenhouse, header):
         {"line": 7, "column": 0, "metric": None, "reason": "not a date and time: '26.11.2026 25:00'"},
         {"line": 9, "column": 2, "metric": "soil_temperature", "reason": "empty cell"},
     ]
-    assert report.repeated == [{"line": 4, "column": c, "metric": m, "first_line": 2}
-                               for c, m in ((1, "soil_moisture"), (2, "soil_temperature"), (3, "soil_ec"))]
-    assert (report.imported, report.duplicates) == (17, 3)
+    # Line 4 repeats 07:00 (line 2): the same soil temperature, another moisture and EC.
+    assert report.repeated == [{"line": 4, "column": 2, "metric": "soil_temperature", "first_line": 2}]
+    assert report.conflicts == [
+        {"line": 4, "column": 1, "metric": "soil_moisture", "first_line": 2, "value": 31.0, "first_value": 31.1},
+        {"line": 4, "column": 3, "metric": "soil_ec", "first_line": 2, "value": 408.0, "first_value": 409.0}]
+    assert (report.imported, report.duplicates, report.conflict_count) == (17, 1, 2)
     moisture, ec = stored(device, "soil_moisture"), stored(device, "soil_ec")
     assert moisture[utc(2026, 11, 26, 6)] == 31.2 and moisture[utc(2026, 11, 26, 7)] == 31.1  # line 2, not line 4
     assert moisture[utc(2026, 11, 26, 12)] == 30.4  # the ISO 8601 row
@@ -202,8 +209,8 @@ def test_importing_the_same_file_again_stores_nothing_new(greenhouse):
     rollups = {(r.metric, r.period, r.start): r.count for r in Rollup.select()}
 
     again = import_csv(device, data, GREENHOUSE, now=NOW)
-    assert (again.imported, again.duplicates) == (0, 32)  # 29 stored before + line 5's 3 repeats
-    assert again.rejected == GREENHOUSE_REJECTED and again.repeated == GREENHOUSE_REPEATED
+    assert (again.imported, again.duplicates) == (0, 29)  # stored before; line 5 still conflicts with line 4
+    assert again.rejected == GREENHOUSE_REJECTED and again.conflicts == GREENHOUSE_CONFLICTS
     assert Reading.select().count() == 29
     assert {(r.metric, r.period, r.start): r.count for r in Rollup.select()} == rollups
 
@@ -214,25 +221,25 @@ def test_chunks_keep_line_numbers(greenhouse, monkeypatch):
     calls = []
     real = service.ingest
 
-    def spy(device, credential, items, now=None):
+    def spy(device, credential, items, **kwargs):
         calls.append(len(items))
-        return real(device, credential, items, now=now)
+        return real(device, credential, items, **kwargs)
 
     monkeypatch.setattr(service, "ingest", spy)
     monkeypatch.setattr(csv_import, "CHUNK", 4)
     report = import_csv(device, load("greenhouse_controller_gbk.csv"), GREENHOUSE, now=NOW)
     # One row per call (lines 4 and 5, the repeat, in different calls), lines 13 (1 rejection) and 14 together.
     assert calls == [3] * 11 + [4]
-    assert report.rejected == GREENHOUSE_REJECTED and report.repeated == GREENHOUSE_REPEATED
-    assert (report.imported, report.duplicates) == (29, 3)
+    assert report.rejected == GREENHOUSE_REJECTED and report.conflicts == GREENHOUSE_CONFLICTS
+    assert (report.imported, report.duplicates) == (29, 0)
 
 
 def test_ten_thousand_readings_per_ingest_call(greenhouse, monkeypatch):
     _plot, device, _token = greenhouse
     calls = []
     real = service.ingest
-    monkeypatch.setattr(service, "ingest", lambda d, c, items, now=None: calls.append(len(items)) or real(
-        d, c, items, now=now))
+    monkeypatch.setattr(service, "ingest", lambda d, c, items, **kwargs: calls.append(len(items)) or real(
+        d, c, items, **kwargs))
     start = dt.datetime(2026, 11, 20)
     lines = ["time,co2"] + [f"{start + dt.timedelta(minutes=i):%Y-%m-%d %H:%M},{400 + i % 50}" for i in range(10_001)]
     report = import_csv(device, "\n".join(lines).encode(), Mapping(time_column="time", columns={"co2": "co2"}),
@@ -361,12 +368,17 @@ def test_utf16_tab_separated_and_short_rows(greenhouse):
                                 "reason": "missing cell (the line has 2 fields)"}]
 
 
-def test_out_of_window_times_are_ingests_call(greenhouse):
+def test_future_times_and_lost_clocks_are_refused_old_history_is_not(greenhouse):
+    """A file is history: 2024 is taken although ingest's window for live devices is 400 days. A logger that lost
+    its clock restarts at 2000-01-01 or 1970 (epoch 0): those times are before the floor (2001-01-01 UTC)."""
     _plot, device, _token = greenhouse
-    data = b"t,co2\n2026-11-28 08:00,450\n2026-11-30 08:00,451\n2024-01-01 08:00,452\n"
+    data = (b"t,co2\n2026-11-28 08:00,450\n2026-11-30 08:00,451\n2024-01-01 08:00,452\n2000-01-01 00:15,453\n"
+            b"1970-01-01 08:30,454\n")
     report = import_csv(device, data, Mapping(time_column="t", columns={"co2": "co2"}), now=NOW)
     assert [(r["line"], r["reason"]) for r in report.rejected] == [(3, "timestamp in the future"),
-                                                                   (4, "timestamp too far in the past")]
+                                                                   (5, "timestamp before 2001-01-01"),
+                                                                   (6, "timestamp before 2001-01-01")]
+    assert stored(device, "co2") == {utc(2026, 11, 28, 8): 450, utc(2024, 1, 1, 8): 452}
 
 
 def test_peek_shows_the_first_rows():
@@ -388,20 +400,21 @@ def test_cli_imports_a_file_and_again_nothing_new(app, greenhouse, fixed_now):
     runner = app.test_cli_runner()
     args = ["import-csv", "gh1-station", str(LOGGERS / "greenhouse_controller_gbk.csv"), "--time-column", "时间",
             "--column", "air_temperature=空气温度(℃):Cel", "--column", "air_humidity=空气湿度(%RH):%RH",
-            "--column", "co2=CO2(ppm)"]
+            "--column", "co2=CO2(ppm)", "--max-rejected", "15"]
     result = runner.invoke(args=args)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == ("gh1-station: 13 rows read (gb18030, header on line 1, data from line 2); "
-                        "29 readings imported, 3 duplicates, 5 rejected")
-    assert "line 5, 空气温度(℃): same time as line 4; kept the first" in lines
+                        "29 readings imported, 0 duplicates, 3 conflicting, 5 rejected")
+    assert "line 5, 空气温度(℃): same time as line 4 but 13.7 instead of 13.6; kept line 4's" in lines
+    assert "line 10: time goes back to 2026/11/28 08:55:00 (line 9: 2026-11-28T09:00:00)" in lines
     assert "line 6, 空气湿度(%RH): 101.3 %RH is outside 0..100" in lines
     assert "line 13, 时间: not a date and time: '2026/13/28 11:50:00'" in lines
     assert Reading.select().count() == 29
 
     again = runner.invoke(args=args)
     assert again.exit_code == 0, again.output
-    assert "0 readings imported, 32 duplicates, 5 rejected" in again.output
+    assert "0 readings imported, 29 duplicates, 3 conflicting, 5 rejected" in again.output
     assert Reading.select().count() == 29
 
 
@@ -409,9 +422,11 @@ def test_cli_headerless_file_with_an_explicit_format(app, greenhouse, fixed_now)
     result = app.test_cli_runner().invoke(args=[
         "import-csv", "gh1-station", str(LOGGERS / "soil_logger_semicolon_noheader.csv"), "--no-header",
         "--delimiter", "semicolon", "--time-column", "0", "--format", "%d.%m.%Y %H:%M", "--tz", "Asia/Shanghai",
-        "--column", "soil_moisture=1:%", "--column", "soil_temperature=2:Cel", "--column", "soil_ec=3:uS/cm"])
+        "--column", "soil_moisture=1:%", "--column", "soil_temperature=2:Cel", "--column", "soil_ec=3:uS/cm",
+        "--max-rejected", "25"])
     assert result.exit_code == 0, result.output
-    assert "9 rows read (utf-8, no header, data from line 1); 14 readings imported, 3 duplicates" in result.output
+    assert ("9 rows read (utf-8, no header, data from line 1); 14 readings imported, 1 duplicates, 2 conflicting, "
+            "6 rejected") in result.output
     # With an explicit format, the ISO row on line 8 is refused like hour 25 on line 7.
     assert "line 7, 0: '26.11.2026 25:00' does not match the time format '%d.%m.%Y %H:%M'" in result.output
     assert "line 8, 0: '2026-11-26 12:00:00' does not match the time format '%d.%m.%Y %H:%M'" in result.output

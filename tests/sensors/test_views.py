@@ -287,7 +287,7 @@ def test_csv_import_page_shows_the_report(client, greenhouse):
     data = ("时间,温度,CO2\n" + "\n".join(f"{t},{20 + i},{400 + i}" for i, t in enumerate(rows))
             + f"\n{rows[-1][:-1]}9,hot,65535\n").encode("utf-8")
     form = {"csrf_token": csrf_token(client, f"/devices/{device.id}/import"), "time_column": "时间",
-            "time_zone": "local", "time_format": "auto", "delimiter": "",
+            "time_zone": "Asia/Shanghai", "time_format": "auto", "delimiter": "",
             "column_air_temperature": "温度", "unit_air_temperature": "Cel", "column_co2": "CO2", "unit_co2": "ppm",
             "column_air_humidity": "", "column_soil_moisture": "", "column_soil_temperature": "",
             "column_soil_ec": "", "unit_air_humidity": "%RH", "unit_soil_moisture": "%",

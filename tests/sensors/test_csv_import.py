@@ -449,3 +449,172 @@ def test_cli_unknown_device(app, greenhouse):
         "import-csv", "nope", str(LOGGERS / "greenhouse_controller_gbk.csv"), "--time-column", "时间",
         "--column", "co2=CO2(ppm)"])
     assert result.exit_code == 1 and "no device with uid nope" in result.output
+
+
+# ---------------------------------------------------------------- real exports of history
+
+
+def hobo_greenhouse_export(start, days):
+    """A HOBO MX2301 greenhouse logger read out with HOBOware after ``days`` days of 15-minute logging: UTF-8 with
+    BOM, "Plot Title" preamble, "Date Time, GMT+08:00" header, US 12-hour times, CRLF. Returns (bytes, rows)."""
+    lines = ['"Plot Title: 3号大棚 MX2301"',
+             '"#","Date Time, GMT+08:00","Temp, °C (LGR S/N: 21034599, SEN S/N: 21034599)",'
+             '"RH, % (LGR S/N: 21034599, SEN S/N: 21034599)","Logged (LGR S/N: 21034599)"']
+    rows = days * 96
+    for i in range(rows):
+        t = start + dt.timedelta(minutes=15 * i)
+        lines.append(f"{i + 1},{t:%m/%d/%y %I:%M:%S %p},{15 + (i % 96) / 8:.3f},{90 - (i % 96) / 3:.2f},")
+    return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"), rows
+
+
+def test_a_years_history_from_a_greenhouse_logger_is_imported_and_kept_as_rollups(app, greenhouse, monkeypatch):
+    """A HOBO greenhouse logger's 15-minute export over 450 days (43,200 rows). Every row used to be refused as
+    "too far in the past" (the 400-day window for live devices). Now all is stored; what is older than the raw
+    retention is counted in the report, and after the nightly clean-up its hourly and daily rollups remain."""
+    _plot, device, _token = greenhouse
+    start = dt.datetime(2025, 9, 4)  # Shanghai midnight; the export ends on 2026-11-27, two days before NOW
+    data, rows = hobo_greenhouse_export(start, 450)
+    report = import_csv(device, data, HOBO, now=NOW, retention_days=400)
+
+    assert (report.rows_read, report.rejected_count, report.imported) == (rows, 0, 2 * rows)
+    assert report.backwards == [] and report.conflicts == []
+    cutoff = NOW - dt.timedelta(days=400)
+    old = Reading.select().where((Reading.device == device) & (Reading.ts < cutoff)).count()
+    assert old > 0 and report.older_than_retention == old
+
+    monkeypatch.setattr(service, "utcnow", lambda: NOW)
+    assert service.purge_raw(400) == old  # the nightly clean-up
+    assert Reading.select().where(Reading.device == device).count() == 2 * rows - old
+    first_day = Rollup.get((Rollup.device == device) & (Rollup.metric == "air_temperature")
+                           & (Rollup.period == "day") & (Rollup.start == utc(2025, 9, 4)))
+    assert (first_day.count, first_day.minimum, first_day.maximum) == (96, 15.0, pytest.approx(15 + 95 / 8))
+    hours = Rollup.select().where((Rollup.device == device) & (Rollup.metric == "air_humidity")
+                                  & (Rollup.period == "hour") & (Rollup.start < cutoff))
+    assert hours.count() == old // 2 // 4 and all(h.count == 4 for h in hours)
+
+
+def soil_station_export(start, days, month_first=()):
+    """An hourly soil station export opened and saved again in Excel (Chinese Windows): UTF-8 with BOM, CRLF,
+    DD/MM/YYYY HH:MM. Rows whose day falls in ``month_first`` [(year, month)], days 1 to 12, are written
+    MM/DD/YYYY, as when someone pasted weeks from another export. Returns (bytes, [(true local time, line)])."""
+    lines = ["日期时间,土壤含水量(%),土壤温度(℃),电导率(uS/cm)"]
+    times = []
+    for i in range(days * 24):
+        t = start + dt.timedelta(hours=i)
+        swapped = (t.year, t.month) in month_first and t.day <= 12
+        stamp = f"{t:%m/%d/%Y %H:%M}" if swapped else f"{t:%d/%m/%Y %H:%M}"
+        lines.append(f"{stamp},{30 + (i % 24) / 10:.1f},{12 + (i % 24) / 4:.2f},{400 + i % 24}")
+        times.append((t, len(lines), swapped))
+    return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"), times
+
+
+SOIL_STATION = Mapping(time_column="日期时间", columns={"soil_moisture": "土壤含水量(%)",
+                                                     "soil_temperature": "土壤温度(℃)",
+                                                     "soil_ec": ("电导率(uS/cm)", "uS/cm")})
+
+
+def test_weeks_written_month_first_in_a_day_first_file_are_refused_by_line(greenhouse):
+    """Two years of an hourly soil station, DD/MM/YYYY, where days 1-12 of four months were pasted in MM/DD/YYYY
+    (3,168 readings on 11 ambiguous days a month). Those dates all read as valid day/month dates months away: they used to be stored on the
+    wrong days without a word. Now each of those lines is refused, saying why, and nothing is misdated."""
+    _plot, device, _token = greenhouse
+    swapped_months = [(2025, 3), (2025, 7), (2025, 11), (2026, 4)]
+    data, times = soil_station_export(dt.datetime(2024, 11, 29), 730, swapped_months)
+    report = import_csv(device, data, SOIL_STATION, now=NOW)
+
+    bad = [(t, line) for t, line, swapped in times if swapped and t.day != t.month]
+    assert len(bad) * 3 == 3_168  # 11 days a month (03/03 reads the same either way) x 24 h x 4 months x 3
+    assert [r["line"] for r in report.rejected] == [line for _t, line in bad]
+    first = report.rejected[0]
+    assert first["line"] == bad[0][1] and first["column"] == "日期时间" and (
+        first["reason"] == "'03/01/2025 00:00' read day/month like the rest of the column is 2025-01-03 00:00, out of "
+        f"sequence after line {bad[0][1] - 1}; read month/day (2025-03-01 00:00) it follows on: the file mixes date "
+        "orders")
+    expected = {utc(*t.timetuple()[:5]) for t, _line, swapped in times if not swapped or t.day == t.month}
+    assert set(stored(device, "soil_moisture")) == expected  # every stored time is the true one
+    assert report.imported == 3 * len(expected) and report.backwards == []
+
+
+def test_a_column_split_between_date_orders_is_refused_naming_lines(greenhouse):
+    """A soil station export saved in Excel twice, once with a day-first and once with a month-first locale:
+    as many 13/11 dates as 11/14 ones. Refused as a whole, naming the lines of each kind."""
+    _plot, device, _token = greenhouse
+    data = ("\ufeff日期时间,土壤含水量(%)\r\n13/11/2026 08:00,31.2\r\n14/11/2026 08:00,31.0\r\n"
+            "11/15/2026 08:00,30.8\r\n11/16/2026 08:00,30.7\r\n").encode("utf-8")
+    with pytest.raises(CsvImportError) as e:
+        import_csv(device, data, Mapping(time_column="日期时间", columns={"soil_moisture": "土壤含水量(%)"}), now=NOW)
+    assert e.value.code == "mixed_date_order" and "(lines 2, 3)" in e.value.message and "(lines 4, 5)" in e.value.message
+    assert Reading.select().count() == 0
+
+
+def test_a_minority_of_month_first_dates_is_refused_by_line(greenhouse):
+    """A day-first Excel export with one pasted month-first row (11/13/2026): that row is refused, not guessed."""
+    _plot, device, _token = greenhouse
+    data = ("\ufeff日期时间,土壤含水量(%)\r\n12/11/2026 08:00,31.2\r\n13/11/2026 08:00,31.0\r\n"
+            "11/14/2026 08:00,30.8\r\n15/11/2026 08:00,30.7\r\n").encode("utf-8")
+    report = import_csv(device, data, Mapping(time_column="日期时间", columns={"soil_moisture": "土壤含水量(%)"}),
+                        now=NOW)
+    assert [(r["line"], r["reason"]) for r in report.rejected] == [
+        (4, "'11/14/2026 08:00' is written month/day, but the rest of the column is day/month: the file mixes date "
+            "orders")]
+    assert set(stored(device, "soil_moisture")) == {utc(2026, 11, 12, 8), utc(2026, 11, 13, 8), utc(2026, 11, 15, 8)}
+
+
+def test_a_clock_set_back_is_reported_by_line(greenhouse):
+    """A Campbell CR1000X TOA5 hourly table whose clock was synchronised one hour back at 2026-11-27 04:00: the
+    next record repeats 03:00 with other values, and times go back. Each backwards step is reported by line."""
+    _plot, device, _token = greenhouse
+    head = ('"TOA5","GH3_CR1000X","CR1000X","4521","CR1000X.Std.05.02","CPU:greenhouse3.CR1X","27261","Hourly"\r\n'
+            '"TIMESTAMP","RECORD","AirT_Avg","RH"\r\n"TS","RN","Deg C","%"\r\n"","","Avg","Smp"\r\n')
+    stamps = ["01:00", "02:00", "03:00", "04:00", "03:00", "04:00", "05:00"]
+    body = "".join(f'"2026-11-27 {s}:00",{812 + i},{10 + i / 10:.2f},{88 - i}\r\n' for i, s in enumerate(stamps))
+    mapping = Mapping(time_column="TIMESTAMP", columns={"air_temperature": ("AirT_Avg", "Deg C"), "air_humidity": "RH"})
+    report = import_csv(device, (head + body).encode(), mapping, now=NOW)
+    assert report.backwards == [{"line": 9, "time": "2026-11-27 03:00:00", "previous_line": 8,
+                                 "previous_time": "2026-11-27 04:00:00"}] and report.backwards_count == 1
+    assert [(c["line"], c["first_line"], c["metric"]) for c in report.conflicts] == [
+        (9, 7, "air_temperature"), (9, 7, "air_humidity"), (10, 8, "air_temperature"), (10, 8, "air_humidity")]
+    assert report.imported == 10
+
+
+def test_a_header_name_used_twice_is_refused_naming_both_columns(greenhouse):
+    """A greenhouse controller export (GBK) titling both the air and the soil temperature "温度": mapping "温度"
+    used to take the first silently. Refused, naming both positions; nothing stored."""
+    _plot, device, _token = greenhouse
+    data = ("时间,温度,湿度,温度,含水量\r\n2026/11/28 08:00:00,12.4,86.5,14.1,31.2\r\n"
+            "2026/11/28 08:10:00,12.9,85.1,14.1,31.1\r\n").encode("gbk")
+    mapping = Mapping(time_column="时间", columns={"soil_temperature": "温度", "soil_moisture": "含水量"})
+    with pytest.raises(CsvImportError) as e:
+        import_csv(device, data, mapping, now=NOW)
+    assert e.value.code == "duplicate_header" and e.value.fields == {"columns": e.value.message}
+    assert "column 1 ('温度') and column 3 ('温度')" in e.value.message
+    assert Reading.select().count() == 0
+    # By number, the file is fine.
+    report = import_csv(device, data, Mapping(time_column="时间", columns={"soil_temperature": 3,
+                                                                        "soil_moisture": "含水量"}), now=NOW)
+    assert report.imported == 4 and stored(device, "soil_temperature")[utc(2026, 11, 28, 8)] == 14.1
+
+
+def test_cli_fails_when_nothing_is_stored_or_too_much_is_rejected(app, greenhouse, fixed_now, tmp_path):
+    """An hourly soil station export whose logger lost its clock (every time 2000-01-01, the reset date): nothing
+    stored, exit 1. The same station with one row of sensor errors in 10: 10% > the default 5%, exit 1 (the rest stays
+    stored); with --max-rejected 20, exit 0."""
+    runner = app.test_cli_runner()
+    reset = "".join(f"01.01.2000 {h:02d}:00;31,{h};12,0;410\n" for h in range(10))
+    path = tmp_path / "soil_reset.csv"
+    path.write_bytes(reset.encode())
+    args = ["import-csv", "gh1-station", str(path), "--no-header", "--time-column", "0", "--tz", "Asia/Shanghai",
+            "--column", "soil_moisture=1:%", "--column", "soil_temperature=2:Cel", "--column", "soil_ec=3:uS/cm"]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 1 and "nothing of the file is stored" in result.output
+    assert "line 1, 1: timestamp before 2001-01-01" in result.output
+
+    rows = "".join(f"26.11.2026 {h:02d}:00;" + ("65535;65535;65535" if h == 5 else "31,2;12,0;410") + "\n"
+                   for h in range(10))
+    path.write_bytes(rows.encode())
+    result = runner.invoke(args=args)
+    assert result.exit_code == 1 and "10.0% of the readings were rejected (more than --max-rejected 5%)" in result.output
+    assert Reading.select().count() == 27
+    again = runner.invoke(args=args + ["--max-rejected", "20"])
+    assert again.exit_code == 0, again.output
+    assert "0 readings imported, 27 duplicates" in again.output

@@ -313,6 +313,58 @@ def test_csv_import_page_shows_the_report(client, greenhouse):
     assert Reading.select().where(Reading.device == device).count() == 10
 
 
+def test_csv_import_page_any_time_zone_a_headerless_file_by_number_and_the_full_report(client, greenhouse):
+    """A soil station lent by its German maker, still on Berlin time, exports without a header row: semicolons,
+    26.11.2026 06:00 times, decimal commas; its EC probe died, so every row has -9999 there (250 rejections).
+    The page used to offer only Beijing time or UTC, took "1" as a header name, and listed 200 rejections."""
+    import io
+
+    plot, device, _token = greenhouse
+    login(client, "worker_a")
+    page = client.get(f"/devices/{device.id}/import").get_data(as_text=True)
+    assert 'list="time-zones"' in page and '<option value="Europe/Berlin">' in page
+
+    start = dt.datetime(2026, 11, 18, 6)
+    data = "".join(f"{start + dt.timedelta(hours=i):%d.%m.%Y %H:%M};31,{i % 10};11,{i % 10};-9999\n"
+                   for i in range(250)).encode()
+    form = {"csrf_token": csrf_token(client, f"/devices/{device.id}/import"), "time_column": "0", "header": "no",
+            "time_zone": "Europe/Berlin", "time_format": "auto", "delimiter": "",
+            "column_soil_moisture": "1", "unit_soil_moisture": "%", "column_soil_temperature": "2",
+            "unit_soil_temperature": "Cel", "column_soil_ec": "3", "unit_soil_ec": "uS/cm",
+            "column_air_temperature": "", "column_air_humidity": "", "column_co2": "", "unit_air_temperature": "Cel",
+            "unit_air_humidity": "%RH", "unit_co2": "ppm"}
+
+    def post(**changes):
+        return client.post(f"/devices/{device.id}/import",
+                           data=dict(form, **changes, file=(io.BytesIO(data), "SOIL01.CSV")),
+                           content_type="multipart/form-data")
+
+    refused = post(time_zone="Mars/Olympus_Mons")
+    assert refused.status_code == 422 and "Asia/Shanghai" in refused.get_data(as_text=True)
+    assert Reading.select().count() == 0
+
+    response = post()
+    assert response.status_code == 200, response.get_data(as_text=True)[:2000]
+    report = response.get_data(as_text=True)
+    report = report[report.index('id="report"'):]
+    assert re.search(r'class="imported">500<', report) and re.search(r'class="rejected">250<', report)
+    assert report.count('<tr class="fail">') == 200
+    moisture = {r.ts: r.value for r in Reading.select().where(Reading.metric == "soil_moisture")}
+    assert moisture[dt.datetime(2026, 11, 18, 5)] == 31.0  # 06:00 in Berlin (UTC+1) is 05:00 UTC
+
+    link = re.search(rf'href="(/devices/{device.id}/import/[A-Za-z0-9_-]+\.csv)"', report).group(1)
+    download = client.get(link)
+    assert download.status_code == 200 and download.mimetype == "text/csv"
+    body = download.get_data()
+    assert body.startswith(b"\xef\xbb\xbf")  # Excel reads the Chinese as UTF-8 only with a BOM
+    rows = body.decode("utf-8-sig").splitlines()
+    assert len(rows) == 251 and rows[0] == "类型,行,列,指标,原因"
+    assert rows[1] == "已拒绝,1,3,soil_ec,saturated or error value -9999" and rows[250].startswith("已拒绝,250,3,")
+
+    login(client, "farmer_b")  # another farm: not theirs to read
+    assert client.get(link).status_code in (403, 404)
+
+
 # ---------------------------------------------------------------- the demo
 
 

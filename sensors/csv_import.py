@@ -757,7 +757,7 @@ def _date_order(text, layout, fmt):
         if line <= layout.data_after or layout.time_index >= len(cells):
             continue
         cell = cells[layout.time_index].strip()
-        if "/" not in cell:
+        if "/" not in cell or cell[-1] in "Mm.":  # not a slash date, or with AM/PM (month first, as HOBOware)
             continue
         match = _SLASH.fullmatch(cell)
         if match and not match.group("ampm"):

@@ -45,6 +45,7 @@ default empty), MQTT_SESSION_EXPIRY (seconds).
 import json
 import logging
 import queue
+import random
 import signal
 import ssl
 import threading
@@ -75,7 +76,7 @@ BATCH_WAIT = 0.05  # seconds to wait for more messages once one has arrived
 RECEIVE_MAXIMUM = 1000
 KEEPALIVE = 30
 CONNECT_TIMEOUT = 10
-RECONNECT_DELAY = (1, 30)  # seconds: first retry, cap (doubling in between)
+RECONNECT_DELAY = (1, 3)  # seconds: first retry, cap (doubling in between; each wait jittered to 50-100 %)
 DB_RETRY_DELAY = (0.5, 30)
 STATS_EVERY = 30  # seconds between throughput lines in the log
 MAX_ERROR_REASONS = 20  # rejected readings listed in one error message
@@ -214,6 +215,7 @@ class Worker:
         self._generation = 0  # bumped on every (dis)connect: acks of an older connection are not sent
         self.subscribed = threading.Event()
         self._sessions = 0  # successful connections so far
+        self._failures = 0  # connection attempts failed or lost since the last success
         self._stopping = False
         self.stats = defaultdict(int)
         self._client, self._host, self._port = _client(self.url, self.client_id)
@@ -234,10 +236,22 @@ class Worker:
     def _on_pre_connect(self, client, userdata):
         self._bump()
 
+    def _retry_later(self, client):
+        """Set the wait before the next attempt: doubling from RECONNECT_DELAY[0] to RECONNECT_DELAY[1] while the
+        broker stays away, each wait drawn between half and all of that (so that several workers do not retry in
+        step). With the cap at 3 s the worker is back within about 3 s of the broker, however long it was down,
+        and a broker that is down sees one attempt every 1.5-3 s from it."""
+        self._failures += 1
+        delay = min(RECONNECT_DELAY[0] * 2 ** min(self._failures - 1, 16), RECONNECT_DELAY[1])
+        delay = random.uniform(delay / 2, delay)
+        client.reconnect_delay_set(delay, delay)
+
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         if reason_code.is_failure:
             log.error("MQTT broker %s:%s refused the connection: %s", self._host, self._port, reason_code)
+            self._retry_later(client)
             return
+        self._failures = 0
         self._bump()
         log.info("connected to MQTT broker %s:%s as %s (session present: %s)", self._host, self._port,
                  self.client_id, flags.session_present)
@@ -249,12 +263,14 @@ class Worker:
 
     def _on_connect_fail(self, client, userdata):
         log.warning("cannot reach MQTT broker %s:%s; retrying", self._host, self._port)
+        self._retry_later(client)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         self._bump()
         self.subscribed.clear()
         if not self._stopping:
             log.warning("disconnected from MQTT broker (%s); reconnecting", reason_code)
+            self._retry_later(client)
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
         if any(rc.is_failure for rc in reason_codes):

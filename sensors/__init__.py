@@ -9,8 +9,8 @@ DOMAIN = Domain(
     models="sensors.models",
     openapi=Path(__file__).resolve().parent / "openapi.yaml",
     blueprints=("sensors_api", "sensors"),
-    commands=("mqtt-worker", "import-csv"),
-    jobs=("sensors.silent", "sensors.stuck", "sensors.retention", "sensors.daily_record"),
+    commands=("mqtt-worker", "import-csv", "mqtt-broker"),
+    jobs=("sensors.silent", "sensors.stuck", "sensors.retention", "sensors.daily_record", "sensors.broker_sync"),
 )
 
 
@@ -20,4 +20,4 @@ def init_app(app):
     app.register_blueprint(api.bp)
     app.register_blueprint(views.bp)
     cli.init_app(app)
-    alarms.init_app(app)  # the ingest listeners; importing alarms registered its jobs
+    alarms.init_app(app)  # the ingest listeners; importing alarms registered its jobs ; broker.py registers broker_sync

@@ -17,6 +17,43 @@ def mqtt_worker_command():
     mqtt.run(current_app._get_current_object())
 
 
+@click.group("mqtt-broker")
+def mqtt_broker_group():
+    """Keep the MQTT broker's accounts (Mosquitto dynamic security, MQTT_ADMIN_URL) in step with the devices."""
+
+
+@mqtt_broker_group.command("setup")
+@with_appcontext
+def mqtt_broker_setup_command():
+    """Create the ingest role and the ingest worker's account (MQTT_URL's user and password), then disable
+    the accounts of devices without a live token. Devices made before the broker authenticated need a new
+    token (rotate it on the device's page): tokens are kept only as hashes, so the broker cannot be given
+    the old ones."""
+    from sensors import broker
+
+    try:
+        with db.database.connection_context():
+            lines = broker.setup(current_app)
+    except (broker.BrokerError, db.Unavailable) as e:
+        raise click.ClickException(str(e)) from None
+    for line in lines:
+        click.echo(line)
+
+
+@mqtt_broker_group.command("sync")
+@with_appcontext
+def mqtt_broker_sync_command():
+    """Disable broker accounts whose device has no live token (what the sensors.broker_sync job does)."""
+    from sensors import broker
+
+    try:
+        with db.database.connection_context():
+            lines = broker.sync(current_app)
+    except (broker.BrokerError, db.Unavailable) as e:
+        raise click.ClickException(str(e)) from None
+    click.echo("\n".join(lines) or "every enabled device account has a live token")
+
+
 @click.command("import-csv")
 @click.argument("device_uid")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
@@ -118,3 +155,4 @@ def _column_specs(specs):
 def init_app(app):
     app.cli.add_command(mqtt_worker_command)
     app.cli.add_command(import_csv_command)
+    app.cli.add_command(mqtt_broker_group)

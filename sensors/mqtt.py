@@ -40,7 +40,9 @@ one writer at a time).
 
 Settings (``app.config``, else the environment): MQTT_URL (``mqtt://user:pass@host:1883``;
 ``mqtts://`` for TLS), MQTT_CLIENT_ID, MQTT_TOPIC_PREFIX (prepended to every topic, e.g. ``"site-a/"``;
-default empty), MQTT_SESSION_EXPIRY (seconds).
+default empty), MQTT_SESSION_EXPIRY (seconds), MQTT_PAYLOAD_TOKENS (on: every message carries its device's
+token, as it must on the embedded anonymous broker; off: a message may leave it out, because the broker
+authenticated the device and its ACL lets it publish only on its own topic: see ``sensors.broker``).
 """
 import json
 import logging
@@ -61,7 +63,7 @@ from paho.mqtt.properties import Properties
 
 from sensors import service
 from sensors.models import Device
-from web.db import ValidationError, database, is_postgres
+from web.db import Unavailable, ValidationError, database, is_postgres
 from web.settings import setting
 
 log = logging.getLogger(__name__)
@@ -104,7 +106,7 @@ def _setting(app, name):
     return app.config[name] if app is not None else setting(name)
 
 
-def _broker(url):
+def broker_address(url):
     """(host, port, tls, username, password) from mqtt://[user[:password]@]host[:port] or mqtts://..."""
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
@@ -116,7 +118,7 @@ def _broker(url):
 
 
 def _client(url, client_id, **kwargs):
-    host, port, tls, username, password = _broker(url)
+    host, port, tls, username, password = broker_address(url)
     client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                          protocol=mqtt.MQTTv5, **kwargs)
     if tls:
@@ -126,6 +128,31 @@ def _client(url, client_id, **kwargs):
     client.connect_timeout = CONNECT_TIMEOUT
     client.reconnect_delay_set(*RECONNECT_DELAY)
     return client, host, port
+
+
+def connect_client(url, client_id, timeout=CONNECT_TIMEOUT, what="the MQTT broker"):
+    """A client connected (CONNACK received) and looping in its own thread; raises Unavailable when the broker
+    cannot be reached or refuses the connection within ``timeout`` seconds."""
+    client, host, port = _client(url, client_id)
+    answer = {}
+    connected = threading.Event()
+
+    def on_connect(c, userdata, flags, reason_code, properties):
+        answer["code"] = reason_code
+        connected.set()
+
+    client.on_connect = on_connect
+    try:
+        client.connect(host, port, keepalive=KEEPALIVE, clean_start=True)
+    except OSError as e:
+        raise Unavailable(f"{what} at {host}:{port}: {e}") from None
+    client.loop_start()
+    if not connected.wait(timeout) or answer["code"].is_failure:
+        client.disconnect()
+        client.loop_stop()
+        why = f"refused: {answer['code']}" if answer else f"no answer in {timeout} s"
+        raise Unavailable(f"{what} at {host}:{port}: {why}")
+    return client
 
 
 # ---------------------------------------------------------------- the worker
@@ -204,6 +231,9 @@ class Worker:
         self.threads = max(1, int(threads if threads is not None else (2 if is_postgres() else 1)))
         self.subscription = self.prefix + SUBSCRIPTION
         self.max_bytes = int(_setting(app, "INGEST_MAX_BYTES"))
+        # Tokens in payloads: required (the embedded anonymous broker), or optional once the broker itself
+        # authenticates each device and lets it publish only on its own topic (MQTT_PAYLOAD_TOKENS off).
+        self.payload_tokens = bool(_setting(app, "MQTT_PAYLOAD_TOKENS"))
         self._queue = queue.Queue()
         self._lock = threading.Lock()
         self._collect_lock = threading.Lock()
@@ -451,15 +481,23 @@ class Worker:
             body = json.loads(message.payload)
         except (ValueError, RecursionError):  # UnicodeDecodeError included; RecursionError: [[[[...
             return _Rejection(topic_device(), "not_json", "MQTT message is not valid JSON")
-        if not isinstance(body, dict) or not isinstance(body.get("token"), str):
+        if not isinstance(body, dict) or not isinstance(body.get("token", None if self.payload_tokens else ""), str):
             return _Rejection(topic_device(), "bad_shape", 'MQTT message must be {"token": ..., "senml": [...]} '
                                                            'or {"token": ..., "readings": [...]}')
-        token = body["token"]
-        if token not in tokens:
-            tokens[token] = self._db(service.authenticate, token)
-        device, credential = tokens[token]
-        if device is None:
-            return _Rejection(topic_device(), "invalid_token", "MQTT message with an unknown or revoked token")
+        token = body.get("token")
+        if token is None:  # the broker authenticated the device: its topic names it
+            key = ("topic", uid)
+            if key not in tokens:
+                tokens[key] = self._db(service.authenticate_uid, uid)
+            device, credential = tokens[key]
+            if device is None:
+                return _Rejection(topic_device(), "invalid_token", "MQTT message from a device without a live token")
+        else:
+            if token not in tokens:
+                tokens[token] = self._db(service.authenticate, token)
+            device, credential = tokens[token]
+            if device is None:
+                return _Rejection(topic_device(), "invalid_token", "MQTT message with an unknown or revoked token")
         if device.uid != uid or str(device.farm_id) != farm:
             return _Rejection(device, "topic_mismatch",
                               f"token of device {device.uid} used on the topic of farm {farm}, device {uid}")
@@ -574,16 +612,13 @@ class Publisher:
     """A connected MQTT client that publishes device messages; use as a context manager."""
 
     def __init__(self, url="mqtt://127.0.0.1:1883", client_id="", topic_prefix="", timeout=10):
+        """``url`` may carry the device's broker credentials: mqtt://<uid>:<token>@host:port."""
         self.prefix = _prefix(topic_prefix)
         self.timeout = timeout
-        self.client, host, port = _client(url, client_id)
-        connected = threading.Event()
-        self.client.on_connect = lambda c, u, f, rc, p: connected.set() if not rc.is_failure else None
-        self.client.connect(host, port, keepalive=KEEPALIVE, clean_start=True)
-        self.client.loop_start()
-        if not connected.wait(timeout):
-            self.close()
-            raise TimeoutError(f"MQTT broker {host}:{port} did not accept the connection in {timeout} s")
+        try:
+            self.client = connect_client(url, client_id, timeout)
+        except Unavailable as e:
+            raise TimeoutError(str(e)) from None
 
     def publish_raw(self, topic, payload, qos=1, wait=True):
         info = self.client.publish(topic, payload, qos=qos)
@@ -594,8 +629,9 @@ class Publisher:
         return info
 
     def publish(self, farm_id, uid, token, senml=None, readings=None, qos=1, wait=True):
-        """Publish one device message (SenML pack or plain batch); returns paho's MQTTMessageInfo."""
-        body = {"token": token}
+        """Publish one device message (SenML pack or plain batch); returns paho's MQTTMessageInfo. ``token``
+        None: the message carries none (the broker authenticated the device)."""
+        body = {} if token is None else {"token": token}
         if readings is not None:
             body["readings"] = readings
         else:

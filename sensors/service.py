@@ -18,6 +18,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from farms import service as farms
+from sensors import broker
 from sensors.metrics import METRICS, SATURATION, unit_label
 from sensors.models import Device, DeviceCredential, Reading, Rollup
 from web.clock import utcnow
@@ -81,6 +82,7 @@ def create_device(user, plot_id, name, metrics, uid=None):
         device = Device.create(farm=plot.farm_id, plot=plot.id, uid=uid, name=name.strip(),
                                metrics=",".join(dict.fromkeys(metrics)))
         token = _new_token(device)
+        broker.device_token_issued(device, token)  # the broker refusing or away undoes the device
     return device, token
 
 
@@ -104,14 +106,23 @@ def rotate_token(user, device):
     """Revoke the device's tokens and issue a new one (shown once)."""
     require(farms.access_to_farm_id(user, device.farm_id), Access.MANAGE)
     with database.atomic():
-        revoke_tokens(user, device)
-        return _new_token(device)
+        _revoke(device)
+        token = _new_token(device)
+        broker.device_token_issued(device, token)  # the broker refusing or away keeps the old token
+        return token
+
+
+def _revoke(device):
+    return (DeviceCredential.update(revoked_at=utcnow())
+            .where((DeviceCredential.device == device) & DeviceCredential.revoked_at.is_null()).execute())
 
 
 def revoke_tokens(user, device):
+    """Revoke every live token of the device, here and at the broker (at once, or by the sync job)."""
     require(farms.access_to_farm_id(user, device.farm_id), Access.MANAGE)
-    return (DeviceCredential.update(revoked_at=utcnow())
-            .where((DeviceCredential.device == device) & DeviceCredential.revoked_at.is_null()).execute())
+    count = _revoke(device)
+    broker.device_revoked(device)
+    return count
 
 
 def credentials_of(devices):
@@ -122,6 +133,27 @@ def credentials_of(devices):
                   .order_by(DeviceCredential.created_at.desc(), DeviceCredential.id.desc())):
             found.setdefault(c.device_id, []).append(c)
     return found
+
+
+def authenticate_uid(uid):
+    """(device, newest live credential) for an active device with a live token, or (None, None): for messages
+    the broker authenticated (the device connected with its uid and token)."""
+    credential = (DeviceCredential.select(DeviceCredential, Device).join(Device)
+                  .where((Device.uid == uid) & DeviceCredential.revoked_at.is_null()
+                         & (Device.active == True))  # noqa: E712
+                  .order_by(DeviceCredential.created_at.desc(), DeviceCredential.id.desc()).first())
+    if credential is None:
+        return None, None
+    return credential.device, credential
+
+
+def uids_with_live_tokens(uids):
+    """The subset of ``uids`` naming active devices with a live token."""
+    if not uids:
+        return set()
+    return {d.uid for d in Device.select(Device.uid).join(DeviceCredential)
+            .where(Device.uid.in_(list(uids)) & DeviceCredential.revoked_at.is_null()
+                   & (Device.active == True)).distinct()}  # noqa: E712
 
 
 def authenticate(token):

@@ -23,7 +23,7 @@ from sensors.charts import RANGES, line_chart, window
 from sensors.forms import DEFAULT_METRICS, DeviceForm, column_ref, csv_columns, csv_form, metric_label, unit_label
 from sensors.metrics import METRICS
 from web.clock import utcnow
-from web.db import Conflict, ValidationError
+from web.db import Conflict, Unavailable, ValidationError
 from web.clock import from_utc_naive, local_zone
 from web.forms import apply_errors
 from web.permissions import Access
@@ -171,6 +171,9 @@ def device_new(plot_id):
                                                   uid=form.uid.data)
         except (ValidationError, Conflict) as e:
             apply_errors(form, e)
+        except Unavailable as e:
+            flash(_("The device was not saved: the MQTT broker could not be told its token (%(why)s). "
+                    "Please try again.", why=e.message), "error")
         else:
             return _token_page(device, token, created=True)
     status = 422 if form.errors else 200
@@ -194,7 +197,12 @@ def device_page(device_id):
 @bp.post("/devices/<int:device_id>/rotate")
 def device_rotate(device_id):
     device = service.get_device(g.user, device_id, Access.MANAGE)
-    token = service.rotate_token(g.user, device)
+    try:
+        token = service.rotate_token(g.user, device)
+    except Unavailable as e:
+        flash(_("The token was not changed: the MQTT broker could not be told the new one (%(why)s). "
+                "The old token still works; please try again.", why=e.message), "error")
+        return redirect(url_for("sensors.device_page", device_id=device.id))
     return _token_page(device, token, created=False)
 
 

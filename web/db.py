@@ -43,6 +43,14 @@ class Conflict(Exception):
         self.fields = fields or {}
 
 
+class Unavailable(Exception):
+    """A service the request needs (the MQTT broker, say) cannot be reached; nothing was changed."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
 def is_postgres():
     """True when the bound database is PostgreSQL (else SQLite)."""
     return isinstance(database.obj, pw.PostgresqlDatabase)

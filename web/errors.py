@@ -8,7 +8,7 @@ from peewee import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from web.api import PREFIX, ApiError, error_body
-from web.db import Conflict, ValidationError
+from web.db import Conflict, Unavailable, ValidationError
 from web.permissions import Denied
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,12 @@ def init_app(app):
     @app.errorhandler(Conflict)
     def _conflict(e):
         return respond(409, "conflict", e.message, e.fields)
+
+    @app.errorhandler(Unavailable)
+    def _unavailable(e):
+        log.warning("unavailable: %s", e.message)
+        return respond(503, "unavailable", _("A service this needs is not reachable (%(what)s); nothing was "
+                                             "changed. Please try again.", what=e.message))
 
     @app.errorhandler(Denied)
     def _denied(e):

@@ -50,6 +50,12 @@ _SETTINGS = {
     "MQTT_CLIENT_ID": ("gannong-ingest", str),
     "MQTT_TOPIC_PREFIX": ("", str),
     "MQTT_SESSION_EXPIRY": (7 * 24 * 3600, int),
+    # On: every MQTT message carries its device's token (the embedded broker is anonymous, on loopback).
+    # Off in production, where the broker authenticates each device (see MQTT_ADMIN_URL).
+    "MQTT_PAYLOAD_TOKENS": (True, _bool),
+    # The broker's dynamic-security admin (mqtt://admin:<password>@host:port): set, device accounts and ACLs
+    # at the broker follow the device registry (created, rotated, revoked at once). Empty: none kept.
+    "MQTT_ADMIN_URL": ("", str),
     # Sensor alarms: a device is silent after N minutes without readings; a value is stuck after N hours unchanged.
     "SENSOR_SILENT_MINUTES": (30, int),
     "SENSOR_STUCK_HOURS": (6, int),

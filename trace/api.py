@@ -1,86 +1,17 @@
 """JSON API for batches, journey events, lineage, recall and EPCIS (documented in trace/openapi.yaml)."""
 import json
-import math
 
 from flask import g, jsonify, request
 from flask_babel import gettext as _
 
 from trace import service
-from web.api import ApiError, api_blueprint, json_body, paginated
-from web.db import ValidationError
-from web.fields import parse_timestamp
+from trace.forms import (BatchBody, CorrectionBody, EventBody, MergeBody, PlotInspectionBody, SplitBody,
+                         TransformBody)
+from web.api import ApiError, api_blueprint, json_body, paginated, validated
 from web.clock import from_utc_naive
 from web.permissions import Denied
 
 bp = api_blueprint("trace_api", __name__)
-
-
-# --------------------------------------------------------------- reading JSON
-
-def _number(data, key, required=False, positive=True):
-    value = data.get(key)
-    if value is None:
-        if required:
-            raise ValidationError(_("Some fields need correcting."), {key: _("Required.")})
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValidationError(_("Some fields need correcting."), {key: _("Must be a number.")})
-    if positive and value <= 0:
-        raise ValidationError(_("Some fields need correcting."), {key: _("Must be above zero.")})
-    return value
-
-
-def _int(data, key, required=False):
-    value = data.get(key)
-    if value is None and not required:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(_("Some fields need correcting."), {key: _("Must be a whole number.")})
-    return value
-
-
-def _text(data, key, required=False, limit=200):
-    value = data.get(key)
-    if value is None or value == "":
-        if required:
-            raise ValidationError(_("Some fields need correcting."), {key: _("Required.")})
-        return None
-    if not isinstance(value, str) or len(value) > limit:
-        raise ValidationError(_("Some fields need correcting."),
-                              {key: _("Text of at most %(n)d characters.", n=limit)})
-    return value.strip()
-
-
-def _time(data, key, required=True):
-    raw = data.get(key)
-    if raw in (None, ""):
-        if required:
-            raise ValidationError(_("Some fields need correcting."), {key: _("Required.")})
-        return None
-    try:
-        return parse_timestamp(raw) if isinstance(raw, str) else _bad_time(key)
-    except ValueError:
-        return _bad_time(key)
-
-
-def _bad_time(key):
-    raise ValidationError(_("Some fields need correcting."),
-                          {key: _("Not a valid date and time (use e.g. 2026-05-01T08:30:00+08:00).")})
-
-
-def _only(data, allowed):
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise ValidationError(_("Some fields are unknown."), {name: _("Unknown field.") for name in unknown})
-
-
-def _list(data, key, required=True):
-    value = data.get(key)
-    if value is None and not required:
-        return []
-    if not isinstance(value, list) or (required and not value):
-        raise ValidationError(_("Some fields need correcting."), {key: _("A non-empty list.")})
-    return value
 
 
 # --------------------------------------------------------------- JSON out
@@ -115,12 +46,7 @@ def list_batches():
 
 @bp.post("/batches")
 def create_batch():
-    data = json_body()
-    _only(data, ("harvest_log", "lot_number", "gtin", "quantity", "override_inspection"))
-    batch = service.create_batch(g.user, {
-        "harvest_log": _int(data, "harvest_log", required=True), "lot_number": _text(data, "lot_number", limit=20),
-        "gtin": _text(data, "gtin", limit=14), "quantity": _number(data, "quantity"),
-        "override_inspection": _int(data, "override_inspection")})
+    batch = service.create_batch(g.user, validated(BatchBody, json_body()))
     return jsonify(batch_json(batch)), 201
 
 
@@ -135,23 +61,10 @@ def list_events(batch_id):
     return jsonify({"items": [event_json(event, erroneous) for event, _doc, erroneous in service.journey(batch)]})
 
 
-EVENT_FIELDS = ("biz_step", "event_time", "place", "quantity", "destination", "notes", "attachments",
-                "passed", "items")
-
-
 @bp.post("/batches/<int:batch_id>/events")
 def record_event(batch_id):
     batch = _batch(batch_id)
-    data = json_body()
-    _only(data, EVENT_FIELDS)
-    if "passed" in data and not isinstance(data["passed"], bool):
-        raise ValidationError(_("Some fields need correcting."), {"passed": _("true or false.")})
-    event = service.record_event(g.user, batch, {
-        "biz_step": _text(data, "biz_step", required=True, limit=32), "event_time": _time(data, "event_time"),
-        "place": _text(data, "place"), "quantity": _number(data, "quantity"),
-        "destination": _int(data, "destination"), "notes": _text(data, "notes", limit=1000),
-        "attachments": _list(data, "attachments", required=False), "passed": data.get("passed"),
-        "items": data.get("items")})
+    event = service.record_event(g.user, batch, validated(EventBody, json_body()))
     return jsonify(event_json(event)), 201
 
 
@@ -161,15 +74,9 @@ def correct_event(event_id):
     if event is None:
         raise Denied(404, "event not found")
     service.get_batch(g.user, event.batch_id)
-    data = json_body()
-    _only(data, ("event_time", "place", "notes", "quantity", "reason"))
-    changes = {key: value for key, value in {
-        "event_time": _time(data, "event_time", required=False), "place": _text(data, "place"),
-        "notes": _text(data, "notes", limit=1000), "quantity": _number(data, "quantity")}.items()
-        if value is not None}
-    if not changes:
-        raise ValidationError(_("Say what to correct."), {"place": _("Give at least one corrected field.")})
-    reason = _text(data, "reason", limit=64) or "incorrect_data"
+    data = validated(CorrectionBody, json_body())
+    reason = data.pop("reason") or "incorrect_data"
+    changes = {key: value for key, value in data.items() if value is not None}
     corrected = service.correct_event(g.user, event, changes, reason)
     return jsonify(event_json(corrected)), 201
 
@@ -179,56 +86,25 @@ def correct_event(event_id):
 @bp.post("/batches/<int:batch_id>/split")
 def split(batch_id):
     batch = _batch(batch_id)
-    data = json_body()
-    _only(data, ("quantities", "lot_numbers", "event_time"))
-    quantities = _list(data, "quantities")
-    if any(isinstance(q, bool) or not isinstance(q, (int, float)) or not math.isfinite(q) for q in quantities):
-        raise ValidationError(_("Some fields need correcting."), {"quantities": _("Numbers only.")})
-    lots = _list(data, "lot_numbers", required=False)
-    children = service.split(g.user, batch, quantities, lots, _time(data, "event_time", required=False))
+    data = validated(SplitBody, json_body())
+    children = service.split(g.user, batch, data["quantities"], data["lot_numbers"], data["event_time"])
     return jsonify({"items": [batch_json(child) for child in children]}), 201
-
-
-def _batches(ids, key):
-    if any(isinstance(i, bool) or not isinstance(i, int) for i in ids):
-        raise ValidationError(_("Some fields need correcting."), {key: _("Batch ids.")})
-    if len(set(ids)) != len(ids):
-        raise ValidationError(_("Some fields need correcting."), {key: _("Each batch only once.")})
-    return [_batch(i) for i in ids]
 
 
 @bp.post("/batches/merge")
 def merge():
-    data = json_body()
-    _only(data, ("batches", "lot_number", "event_time"))
-    batches = _batches(_list(data, "batches"), "batches")
-    output = service.merge(g.user, batches, _text(data, "lot_number", required=True, limit=20),
-                           _time(data, "event_time", required=False))
+    data = validated(MergeBody, json_body())
+    output = service.merge(g.user, [_batch(i) for i in data["batches"]], data["lot_number"], data["event_time"])
     return jsonify(batch_json(output)), 201
 
 
 @bp.post("/batches/transform")
 def transform():
-    data = json_body()
-    _only(data, ("inputs", "product", "quantity", "unit", "lot_number", "gtin", "event_time"))
-    inputs = []
-    items = _list(data, "inputs")
-    if len({item.get("batch") if isinstance(item, dict) else None for item in items}) != len(items):
-        raise ValidationError(_("Some fields need correcting."), {"inputs": _("Each batch only once.")})
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise ValidationError(_("Some fields need correcting."), {f"inputs.{index}": _("An object.")})
-        batch = _batches([item.get("batch")], f"inputs.{index}.batch")[0]
-        inputs.append((batch, _number(item, "quantity", required=True)))
-    product = data.get("product")
-    if not isinstance(product, dict):
-        raise ValidationError(_("Some fields need correcting."), {"product": _("An object with zh and en names.")})
-    output = service.transform(
-        g.user, inputs, {"zh": _text(product, "zh", required=True, limit=120), "en": _text(product, "en", limit=120)
-                         or ""},
-        _number(data, "quantity", required=True), _text(data, "unit", required=True, limit=16),
-        _text(data, "lot_number", required=True, limit=20), _time(data, "event_time", required=False),
-        gtin=_text(data, "gtin", limit=14))
+    data = validated(TransformBody, json_body())
+    inputs = [(_batch(item["batch"]), item["quantity"]) for item in data["inputs"]]
+    product = {"zh": data["product"]["zh"], "en": data["product"].get("en", "")}
+    output = service.transform(g.user, inputs, product, data["quantity"], data["unit"], data["lot_number"],
+                               data["event_time"], gtin=data["gtin"])
     return jsonify(batch_json(output)), 201
 
 
@@ -248,13 +124,7 @@ def scans(batch_id):
 
 @bp.post("/plots/<int:plot_id>/inspections")
 def plot_inspection(plot_id):
-    data = json_body()
-    _only(data, ("sampled_at", "passed", "items", "attachments"))
-    if not isinstance(data.get("passed"), bool):
-        raise ValidationError(_("Some fields need correcting."), {"passed": _("true or false.")})
-    inspection = service.record_plot_inspection(g.user, plot_id, {
-        "sampled_at": _time(data, "sampled_at"), "passed": data["passed"], "items": data.get("items"),
-        "attachments": _list(data, "attachments", required=False)})
+    inspection = service.record_plot_inspection(g.user, plot_id, validated(PlotInspectionBody, json_body()))
     return jsonify({"id": inspection.id, "plot_id": inspection.plot_id, "passed": inspection.passed,
                     "items": json.loads(inspection.items),
                     "sampled_at": from_utc_naive(inspection.sampled_at).isoformat()}), 201

@@ -1,4 +1,5 @@
-"""Forms of the batch pages: a batch from a harvest, journey events, inspections, split, merge, transform."""
+"""Forms of the batch pages (a batch from a harvest, journey events, inspections, split, merge, transform)
+and the bodies of the JSON API, one form per body."""
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
@@ -10,9 +11,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from trace import digital_link
-from web.fields import TimestampField
 from web.clock import local_zone
-from web.forms import Form
+from web.fields import JSONBoolean, JSONInteger, JSONList, JSONNumber, JSONObject, JSONText, JSONTimestamp, TimestampField
+from web.forms import Form, JSONForm
 
 STEP_LABELS = {
     "commissioning": _l("Harvested and batched"), "transforming": _l("Made from other batches"),
@@ -187,3 +188,97 @@ class TransformForm(Form):
             if entry.form.quantity.data:
                 rows.append((batch_id, entry.form.quantity.data))
         return rows
+
+
+# --------------------------------------------------------------- JSON API bodies (trace/openapi.yaml)
+
+def _attachments():
+    return JSONList(JSONText(max_length=64, required=True))
+
+
+class BatchBody(JSONForm):
+    harvest_log = JSONInteger(required=True)
+    lot_number = JSONText(max_length=20)
+    gtin = JSONText(max_length=14)
+    quantity = JSONNumber(positive=True)
+    override_inspection = JSONInteger()
+
+
+class InspectionItemBody(JSONForm):
+    name = JSONText(required=True, max_length=80)
+    result = JSONNumber()
+    limit = JSONNumber()
+    unit = JSONText(max_length=16)
+    passed = JSONBoolean()
+
+
+class EventBody(JSONForm):
+    biz_step = JSONText(required=True, max_length=32)
+    event_time = JSONTimestamp(required=True)
+    place = JSONText()
+    quantity = JSONNumber(positive=True)
+    destination = JSONInteger()
+    notes = JSONText(max_length=1000)
+    attachments = _attachments()
+    passed = JSONBoolean()
+    items = JSONList(JSONObject(InspectionItemBody))
+
+
+class CorrectionBody(JSONForm):
+    CORRECTED = ("event_time", "place", "notes", "quantity")
+
+    event_time = JSONTimestamp()
+    place = JSONText()
+    notes = JSONText(max_length=1000)
+    quantity = JSONNumber(positive=True)
+    reason = JSONText(max_length=64)
+
+    def validate(self, extra_validators=None):
+        if not super().validate(extra_validators):
+            return False
+        if all(self[name].data is None for name in self.CORRECTED):
+            self.message = _l("Say what to correct.")
+            self.place.errors.append(_l("Give at least one corrected field."))
+            return False
+        return True
+
+
+class PlotInspectionBody(JSONForm):
+    sampled_at = JSONTimestamp(required=True)
+    passed = JSONBoolean(required=True)
+    items = JSONList(JSONObject(InspectionItemBody))
+    attachments = _attachments()
+
+
+class SplitBody(JSONForm):
+    quantities = JSONList(JSONNumber(positive=True, required=True), required=True)
+    lot_numbers = JSONList(JSONText(max_length=20, required=True))
+    event_time = JSONTimestamp()
+
+
+class MergeBody(JSONForm):
+    batches = JSONList(JSONInteger(required=True), required=True, unique=lambda batch_id: batch_id,
+                       unique_message=_l("Each batch only once."))
+    lot_number = JSONText(required=True, max_length=20)
+    event_time = JSONTimestamp()
+
+
+class InputBody(JSONForm):
+    batch = JSONInteger(required=True)
+    quantity = JSONNumber(required=True, positive=True)
+
+
+class ProductBody(JSONForm):
+    zh = JSONText(required=True, max_length=120)
+    en = JSONText(max_length=120)
+
+
+class TransformBody(JSONForm):
+    inputs = JSONList(JSONObject(InputBody), required=True, unique=lambda item: item["batch"],
+                      unique_message=_l("Each batch only once."))
+    product = JSONObject(ProductBody, required=True, message=_l("An object with zh and en names."))
+    quantity = JSONNumber(required=True, positive=True)
+    unit = JSONText(required=True, max_length=16)
+    lot_number = JSONText(required=True, max_length=20)
+    gtin = JSONText(max_length=14)
+    event_time = JSONTimestamp()

@@ -10,6 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from web.accounts import service as accounts
 from web.accounts.forms import InvitationForm
+from web.forms import JSONForm
 from web.db import ValidationError
 from web.clock import from_utc_naive
 from web.permissions import Denied
@@ -220,11 +221,16 @@ def json_body():
 def validated(form_class, data, partial=False, **form_kwargs):
     """Run a WTForms form over a JSON object: one validation path for pages and API.
 
+    A page's form sees the values as text, as a browser would send them; a JSONForm (a body only
+    the API takes) sees them as sent, with its errors by path (``inputs[1].quantity``).
+
     With ``partial`` only the fields present in ``data`` are validated and returned.
     """
     unknown = sorted(set(data) - set(form_class.api_fields()))
     if unknown:
         raise ValidationError(_("Some fields are unknown."), {name: _("Unknown field.") for name in unknown})
+    if issubclass(form_class, JSONForm):
+        return _validated_json(form_class, data, partial, **form_kwargs)
     formdata = MultiDict()
     for key, value in data.items():
         if value is None:
@@ -244,6 +250,18 @@ def validated(form_class, data, partial=False, **form_kwargs):
     if not form.validate():
         raise ValidationError(_("Some fields need correcting."),
                               {k: "; ".join(map(str, v)) for k, v in form.errors.items()})
+    return {name: field.data for name, field in form._fields.items()}
+
+
+def _validated_json(form_class, data, partial, **form_kwargs):
+    form = form_class(data=data, **form_kwargs)
+    if partial:
+        for name in list(form._fields):
+            if name not in data:
+                delattr(form, name)
+    if not form.validate():
+        raise ValidationError(form.message or _("Some fields need correcting."),
+                              {path: "; ".join(map(str, messages)) for path, messages in form.path_errors().items()})
     return {name: field.data for name, field in form._fields.items()}
 
 

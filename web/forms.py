@@ -1,17 +1,38 @@
 """Base form shared by pages and the JSON API."""
 from flask_wtf import FlaskForm
 from wtforms import Field
+from wtforms import Form as PlainForm
 
 NOT_API_FIELDS = {"csrf_token", "submit"}
 
 
+def _api_fields(cls):
+    return [name for name in dir(cls)
+            if not name.startswith("_") and name not in NOT_API_FIELDS
+            and hasattr(getattr(cls, name), "field_class")
+            and issubclass(getattr(cls, name).field_class, Field)]
+
+
 class Form(FlaskForm):
-    @classmethod
-    def api_fields(cls):
-        return [name for name in dir(cls)
-                if not name.startswith("_") and name not in NOT_API_FIELDS
-                and hasattr(getattr(cls, name), "field_class")
-                and issubclass(getattr(cls, name).field_class, Field)]
+    api_fields = classmethod(_api_fields)
+
+
+class JSONForm(PlainForm):
+    """A JSON API body checked field by field with the JSON fields of web/fields.py, which take
+    the values as sent (no text coercion). ``validate`` may set ``message``, the error's summary."""
+
+    api_fields = classmethod(_api_fields)
+    message = None
+
+    def path_errors(self, prefix=""):
+        """{"inputs[1].quantity": [message, ...]}: every error by the path of its value."""
+        errors = {}
+        for name, field in self._fields.items():
+            if hasattr(field, "path_errors"):
+                errors.update(field.path_errors(prefix + name))
+            elif field.errors:
+                errors[prefix + name] = list(field.errors)
+        return errors
 
 
 def apply_errors(form, error, aliases=None):

@@ -153,14 +153,30 @@ def _areas(document):
     return areas
 
 
-def _geocode_prefix(value):
-    """The division prefix a geocode value covers, or None if it is no GB/T 2260 code."""
+def _division(value):
+    """(six-digit GB/T 2260 code, is a township) of a geocode value, or None if it is no such code.
+
+    China's national warning system pads every code to 12 digits: "360700000000" is 赣州市 and
+    "360000000000" 江西省, while "360722101000" is a township of 信丰县. A 9- or 12-digit code
+    whose township part is all zeros is the division its first six digits name.
+    """
     value = (value or "").strip()
     if not value.isdigit() or len(value) not in GEOCODE_LENGTHS:
         return None
-    if len(value) > 6:
-        return value[:6]  # a township (9 or 12 digits) lies in its county; farms are placed by county
-    return divisions.prefix(value)
+    if value[:6] == "000000":
+        return None
+    return value[:6], bool(value[6:].strip("0"))
+
+
+def _geocode_prefix(value):
+    """The division prefix a geocode value covers, or None if it is no GB/T 2260 code."""
+    found = _division(value)
+    if found is None:
+        return None
+    code, township = found
+    if township:
+        return code  # a township lies in its county; farms are placed by county
+    return divisions.prefix(code)
 
 
 def _distance_km(lat1, lon1, lat2, lon2):
@@ -242,12 +258,13 @@ def broadcast_text(warning):
     profile = {"crops": [], "categories": [], "greenhouse": False}
     for area in _areas(document):
         for _name, value in area.get("geocodes", []):
-            value = (value or "").strip()
-            if value.isdigit() and len(value) == 6:
-                name = divisions.full_name(value).split(" ")[-1] if divisions.get(value) else None
+            found = _division(value)
+            if found and not found[1]:
+                code = found[0]
+                name = divisions.full_name(code).split(" ")[-1] if divisions.get(code) else None
                 if name and name not in counties:
                     counties.append(name)
-            elif value.isdigit() and len(value) in (9, 12) and area.get("desc"):
+            elif found and area.get("desc"):
                 if area["desc"] not in townships:
                     townships.append(area["desc"])
         if not area.get("geocodes") and area.get("desc") and area["desc"] not in counties:

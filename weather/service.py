@@ -68,6 +68,79 @@ def _classify(alert):
     return event_type, level or "yellow"
 
 
+def lifetimes(text):
+    """``WARNING_LIFETIME_HOURS`` ("*=24,typhoon=48,...") as {event type or "*": hours}; ValueError if malformed."""
+    found = {}
+    for part in str(text or "").split(","):
+        if not part.strip():
+            continue
+        name, sep, hours = part.partition("=")
+        name = name.strip()
+        if not sep or name not in advice.EVENT_TYPES + (advice.OTHER, advice.ANY):
+            raise ValueError(f"WARNING_LIFETIME_HOURS: {part.strip()!r} is not <type>=<hours>")
+        try:
+            value = float(hours)
+        except ValueError:
+            value = -1.0
+        if not 0 < value <= 24 * 366:
+            raise ValueError(f"WARNING_LIFETIME_HOURS: {part.strip()!r}: hours must be more than 0")
+        found[name] = value
+    if advice.ANY not in found:
+        found[advice.ANY] = 24.0
+    return found
+
+
+def default_lifetime(event_type):
+    """How long a warning of this type lasts when its message gives no end (WARNING_LIFETIME_HOURS)."""
+    table = lifetimes(current_app.config["WARNING_LIFETIME_HOURS"])
+    return dt.timedelta(hours=table.get(event_type, table[advice.ANY]))
+
+
+_ENDS = ("ends", "eventEndingTime")  # NWS: the hazard's end, apart from the message's own <expires>
+
+
+def _event_end(info):
+    for name, value in info.parameters:
+        if name in _ENDS and value:
+            try:
+                end = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            if end.tzinfo is not None:
+                return end
+    return None
+
+
+def _lifetime(alert, event_type):
+    """(onset, expires) of a warning in naive UTC; notes in ``alert.problems`` what had to be assumed.
+
+    The end is NWS's ``ends`` when given, else ``<expires>``. Without either, the warning lasts the
+    type's default lifetime from its onset (else effective, else sent). An ``<expires>`` before the
+    onset cannot be right: it is ignored and the default lifetime counts from the onset.
+    """
+    onsets, ends = [], []
+    for index, info in enumerate(alert.infos):
+        start = info.onset or info.effective or alert.sent
+        onsets.append(to_utc_naive(start))
+        end = _event_end(info) or info.expires
+        hours = default_lifetime(event_type).total_seconds() / 3600
+        if end is not None and info.onset is not None and end < info.onset:
+            alert.problems.append(f"info[{index}]: onset {info.onset.isoformat()} is after expires "
+                                  f"{end.isoformat()}; expires ignored, assumed to end {hours:g} h after onset")
+            end = None
+        elif end is None:
+            alert.problems.append(f"info[{index}]: no <expires>; assumed to end {hours:g} h after "
+                                  f"{'onset' if info.onset else 'effective' if info.effective else 'sent'}"
+                                  " (WARNING_LIFETIME_HOURS)")
+        if end is None:
+            end = start + default_lifetime(event_type)
+        ends.append(to_utc_naive(end))
+    if not alert.infos:
+        onsets.append(to_utc_naive(alert.sent))
+        ends.append(to_utc_naive(alert.sent) + default_lifetime(event_type))
+    return min(onsets), max(ends)
+
+
 # ---------------------------------------------------------------- life cycle
 
 
@@ -80,8 +153,7 @@ def ingest(alert, feed=None, now=None):
             return None
         info = _main_info(alert)
         event_type, level = _classify(alert)
-        expires = max((to_utc_naive(i.expires) for i in alert.infos if i.expires), default=None)
-        onset = min((to_utc_naive(i.onset or i.effective) for i in alert.infos if (i.onset or i.effective)), default=None)
+        onset, expires = _lifetime(alert, event_type)
         warning = WeatherWarning.create(
             sender=alert.sender, identifier=alert.identifier, sent=to_utc_naive(alert.sent), msg_type=alert.msg_type,
             status=alert.status, scope=alert.scope or "Public", event_type=event_type, level=level,
@@ -131,6 +203,12 @@ def _set_state(warning, state):
 def expire_due(now=None):
     """End the warnings whose time is over and clear their alerts; returns how many."""
     now = now or utcnow()
+    # Warnings stored without an end before default lifetimes existed get one now.
+    for warning in WeatherWarning.select().where((WeatherWarning.state == "active")
+                                                 & WeatherWarning.expires.is_null()):
+        start = warning.onset or warning.sent
+        WeatherWarning.update(expires=start + default_lifetime(warning.event_type)).where(
+            WeatherWarning.id == warning.id).execute()
     due = list(WeatherWarning.select().where((WeatherWarning.state == "active")
                                              & WeatherWarning.expires.is_null(False)
                                              & (WeatherWarning.expires <= now)))

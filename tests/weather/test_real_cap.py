@@ -59,3 +59,86 @@ def test_12_digit_codes_match_at_every_level(app, world, code, hits_a, hits_b):
     # Stands for 国家预警信息发布中心 (12379) messages at province, city, county and township level.
     ingest(app, cap_message(f"G12-{code}", geocodes=(code,)))
     assert (bool(open_alerts(world.farm_a)), bool(open_alerts(world.farm_b))) == (hits_a, hits_b)
+
+
+# ---------------------------------------------------------------- lifetimes
+
+
+def test_an_old_warning_without_expires_is_not_listed_as_active(app, world, client, feed_server):
+    # Stands for 国家预警信息发布中心 (12379) messages without <expires>, still served years later.
+    feed_server.body = load("cn_12379_frost_no_expires.xml")
+    feed = Feed.create(name="12379", url=feed_server.url + "/cap.xml", format="cap")
+    with app.test_request_context():
+        assert service.poll_feed(feed)["new"] == 1
+    warning = WeatherWarning.get()
+    assert warning.state == "expired" and not open_alerts(world.farm_b)
+    assert warning.expires == utc("2023-12-16T17:00:00+08:00")  # effective + 24 h (frost: the "*" default)
+    assert "霜冻" not in client.get("/weather/").get_data(as_text=True)
+
+
+def test_a_warning_without_expires_lasts_its_types_default_lifetime_then_expires(app, world):
+    # Stands for 国家预警信息发布中心 (12379) messages without <expires>, polled while fresh.
+    app.config["WARNING_LIFETIME_HOURS"] = "*=24,frost=12"
+    issued = utc("2023-12-15T17:00:00+08:00")
+    warning = ingest(app, load("cn_12379_frost_no_expires.xml"), now=issued + dt.timedelta(hours=1))
+    assert warning.state == "active" and open_alerts(world.farm_b)
+    assert warning.expires == issued + dt.timedelta(hours=12)
+    with app.test_request_context():
+        assert service.expire_due(issued + dt.timedelta(hours=11)) == 0
+        assert service.expire_due(issued + dt.timedelta(hours=12, minutes=1)) == 1
+    assert WeatherWarning.get_by_id(warning.id).state == "expired" and not open_alerts(world.farm_b)
+    problems = WeatherWarning.get_by_id(warning.id).document
+    assert "no <expires>" in problems and "12 h" in problems
+
+
+def test_typhoon_lifetime_default_and_the_setting_is_checked(app):
+    from web import create_app
+
+    with app.test_request_context():
+        assert service.default_lifetime("typhoon") == dt.timedelta(hours=48)
+        assert service.default_lifetime("drought") == dt.timedelta(hours=168)
+        assert service.default_lifetime("frost") == dt.timedelta(hours=24)
+    with pytest.raises(ValueError, match="WARNING_LIFETIME_HOURS"):
+        create_app({**app.config, "WARNING_LIFETIME_HOURS": "*=24,monsoon=5"})
+
+
+def test_onset_after_expires_counts_the_default_lifetime_from_the_onset(app, world):
+    # Stands for a 国家预警信息发布中心 (12379) county message whose <expires> precedes its <onset>.
+    warning = ingest(app, load("cn_12379_rainstorm_onset_after_expires.xml"),
+                     now=utc("2026-06-10T09:00:00+08:00"))
+    assert warning.state == "active" and open_alerts(world.farm_a)
+    assert warning.onset == utc("2026-06-10T20:00:00+08:00")
+    assert warning.expires == utc("2026-06-11T20:00:00+08:00")
+    assert "after expires" in warning.document
+
+
+def test_nws_ends_is_honoured_and_a_hurricane_is_a_typhoon(app, world):
+    # Stands for the US National Weather Service alerts API (api.weather.gov) GeoJSON.
+    alert, = cap.parse_nws_geojson(load("us_nws_api_hurricane_warning.geojson"))
+    sent = utc("2026-09-20T11:00:00-04:00")
+    with app.test_request_context():
+        warning = service.ingest(alert, now=sent + dt.timedelta(hours=5))  # past <expires>, before ends
+        assert (warning.event_type, warning.level, warning.state) == ("typhoon", "red", "active")
+        assert warning.expires == utc("2026-09-22T02:00:00-04:00")
+        assert service.expire_due(sent + dt.timedelta(hours=5)) == 0
+        assert service.expire_due(utc("2026-09-22T02:01:00-04:00")) == 1
+
+
+@pytest.mark.parametrize("event, expected", [("Hurricane Warning", "typhoon"), ("Hurricane Watch", "typhoon"),
+                                             ("Hurricane Force Wind Warning", "gale")])
+def test_hurricane_events_are_classified(event, expected):
+    # Stands for NWS CAP event names (the NWS event list: Hurricane Warning/Watch, and the marine
+    # Hurricane Force Wind Warning, which is a wind warning, not a tropical cyclone).
+    from weather import advice
+
+    assert advice.classify({"event": event, "severity": "Extreme"})[0] == expected
+
+
+def test_the_expiry_job_ends_warnings_stored_without_an_end(app, world):
+    # Warnings stored before default lifetimes existed have no end; the job gives them one.
+    warning = ingest(app, cap_message("OLD-1"))
+    sent = dt.datetime.utcnow() - dt.timedelta(days=3)
+    WeatherWarning.update(expires=None, onset=None, sent=sent).where(WeatherWarning.id == warning.id).execute()
+    with app.test_request_context():
+        assert service.expire_due() == 1
+    assert WeatherWarning.get_by_id(warning.id).state == "expired" and not open_alerts(world.farm_b)

@@ -139,8 +139,19 @@ def _bounded_bytes(data):
 
 
 
+_HTML = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b",
+                   re.I | re.S)
+
+
+def _refuse_html(raw):
+    """An error or login page served with 200 (a proxy, a portal, a moved feed) is named as such."""
+    if _HTML.match(raw[:4096]):
+        raise CapError("the feed returned HTML, not CAP")
+
+
 def _load_json(data):
     raw = _bounded_bytes(data)
+    _refuse_html(raw)
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as e:

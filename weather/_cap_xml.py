@@ -14,6 +14,7 @@ from weather._cap_model import (
     ATOM_NS, CAP_NAMESPACES, CATEGORY_VALUES, CERTAINTY_VALUES, DEFAULT_LANGUAGE, MAX_BYTES, MSG_TYPE_VALUES,
     RESPONSE_VALUES, SCOPE_VALUES, SEVERITY_VALUES, STATUS_VALUES, URGENCY_VALUES, _DECLARATION, _NUMBER, Area,
     CapAlert, CapError, Info, Parsed, Resource, _bounded_bytes, _check_ring, _check_value, _parse_datetime, _point,
+    _refuse_html,
 )
 
 # Encodings expat reads by itself; anything else is decoded with Python's codecs first.
@@ -70,6 +71,7 @@ def parse_alert(data):
 
 def _load_xml(data):
     raw = _bounded_bytes(data)
+    _refuse_html(raw)
     raw = _transcode(raw)
     if len(raw) > MAX_BYTES:
         raise CapError(f"document too large once decoded ({len(raw)} bytes; limit {MAX_BYTES})")

@@ -142,3 +142,20 @@ def test_the_expiry_job_ends_warnings_stored_without_an_end(app, world):
     with app.test_request_context():
         assert service.expire_due() == 1
     assert WeatherWarning.get_by_id(warning.id).state == "expired" and not open_alerts(world.farm_b)
+
+
+# ---------------------------------------------------------------- feed health
+
+
+@pytest.mark.parametrize("feed_format", ["cap", "nws-geojson"])
+def test_an_html_page_served_with_200_is_named_in_the_feed_health(app, world, client, feed_server, feed_format):
+    # Stands for the maintenance/error pages that front ends of warning feeds serve with status 200.
+    from tests.helpers import login
+
+    feed_server.body = load("html_error_page_200.html")
+    feed = Feed.create(name="maintenance", url=feed_server.url + "/cap.xml", format=feed_format)
+    with app.test_request_context():
+        assert service.poll_feed(feed)["error"] == "the feed returned HTML, not CAP"
+    login(client, "admin")
+    page = client.get("/weather/feeds").get_data(as_text=True)
+    assert "the feed returned HTML, not CAP" in page and "DTD" not in page

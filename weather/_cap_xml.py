@@ -51,6 +51,11 @@ def parse_document(data):
         found.embedded(root)
         if not found.alerts and not found.errors:
             raise CapError(f"not a CAP alert, EDXL-DE envelope or Atom/RSS feed: the root element is <{local}>")
+        problem = (f"the document's root <{local}> is not CAP, EDXL-DE, Atom or RSS; "
+                   f"{len(found.alerts)} alert(s) read from inside it")
+        found.problems.append(problem)
+        for alert in found.alerts:
+            alert.problems.append(problem)
     return found.result()
 
 
@@ -343,17 +348,28 @@ def _read_resource(el, where, problems):
                     digest=_opt(el, "digest"))
 
 
+_AREA_ELEMENTS = {"areaDesc", "polygon", "circle", "geocode", "altitude", "ceiling"}
+
+
 def _read_area(el, where, problems):
     desc = _req(el, "areaDesc", f" in {where}")
     polygons = []
     for index, polygon in enumerate(_kids(el, "polygon")):
         text = _text(polygon)
-        if not text:
-            continue  # <polygon/>: an empty polygon means none
+        if not text:  # <polygon/>: no polygon, but the sender meant to send one
+            problems.append(f"{where}: polygon[{index}] is empty; ignored")
+            continue
         try:
             polygons.append(_parse_polygon(text))
         except ValueError as e:
             problems.append(f"{where}: polygon[{index}] dropped: {e}")
+    ns = _split(el.tag)[0]
+    for kid in el:
+        kid_ns, kid_local = _split(kid.tag) if isinstance(kid.tag, str) else (ns, "areaDesc")
+        if kid_ns != ns or kid_local not in _AREA_ELEMENTS:
+            shown = kid_local if kid_ns == ns else f"{{{kid_ns}}}{kid_local}"
+            problems.append(f"{where}: <{shown}> is not a CAP area element; ignored (the area may be wider "
+                            "than the sender meant)")
     circles = []
     for index, circle in enumerate(_kids(el, "circle")):
         text = _text(circle)

@@ -37,7 +37,10 @@ Leniency and strictness (CAP 1.2 section 3 is the reference):
 * A malformed ``<polygon>`` (fewer than 4 points, first point not equal to the last,
   coordinates out of range or not numbers) or ``<circle>`` is dropped and reported in
   ``CapAlert.problems``; the alert and the area are kept. An empty ``<polygon/>`` (common
-  in NWS CAP 1.1) is treated as absent.
+  in NWS CAP 1.1) is treated as absent and noted, and so is any element in an ``<area>`` that CAP
+  does not define there (GML or KML in place of ``<polygon>``).
+* A document whose root is none of the above but holds CAP alerts (``<alerts>``, ...) yields
+  them, with a problem noted on each.
 * A missing namespace is read as CAP 1.2 with a problem noted; values outside the CAP
   enumerations are kept as sent and noted; unknown elements (XML signatures, ...) are
   ignored. ``<language>`` defaults to "en-US" as the standard says.

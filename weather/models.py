@@ -23,6 +23,8 @@ class Feed(BaseModel):
     last_success_at = pw.DateTimeField(null=True)
     last_error = pw.TextField(null=True)
     last_error_at = pw.DateTimeField(null=True)
+    # Defects the last successful poll found in what the feed carries (JSON list of text); the warnings are kept.
+    problems = pw.TextField(null=True)
     failures = pw.IntegerField(default=0)  # consecutive; drives the backoff
     next_poll_at = pw.DateTimeField(null=True)
     created_at = pw.DateTimeField(default=utcnow)

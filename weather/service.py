@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 SOURCE = "weather"
 USER_AGENT = "GannongTrace/1.0 (farm weather warnings)"
 MAX_LINKS_PER_FEED = 50
+MAX_FEED_PROBLEMS = 100
 MAX_BACKOFF = dt.timedelta(hours=1)
 GEOCODE_LENGTHS = (6, 9, 12)
 
@@ -405,11 +406,13 @@ def poll_feed(feed, now=None, session=None):
             headers["If-Modified-Since"] = feed.last_modified
         response = _fetch(feed.url, session, headers)
         if response.status_code != 304:
+            found = []  # defects in what the feed carries: the feed's health shows them, the warnings are kept
             if feed.format == "nws-geojson":
                 alerts, links = cap.parse_nws_geojson(response.body), []
             else:
                 parsed = cap.parse_document(response.body)
                 alerts, links = list(parsed.alerts), parsed.links[:MAX_LINKS_PER_FEED]
+                found += parsed.problems
             for link in links:  # an unchanged index is not fetched again (ETag / If-Modified-Since)
                 try:
                     alerts.append(cap.parse_alert(_fetch(link, session).body))
@@ -419,9 +422,13 @@ def poll_feed(feed, now=None, session=None):
                 try:
                     if ingest(alert, feed, now) is not None:
                         new += 1
+                    found += [f"{alert.identifier}: {problem}" for problem in alert.problems
+                              if not problem.startswith("the document's root")]
                 except Exception as e:  # one bad message must not stop the others
                     log.exception("could not ingest %s", getattr(alert, "identifier", "?"))
                     problems.append(f"{getattr(alert, 'identifier', '?')}: {e}")
+            feed.problems = json.dumps(list(dict.fromkeys(found))[:MAX_FEED_PROBLEMS], ensure_ascii=False) \
+                if found else None
             feed.etag = response.headers.get("ETag") or feed.etag
             feed.last_modified = response.headers.get("Last-Modified") or feed.last_modified
     except (cap.CapError, FeedError, requests.RequestException, ValueError) as e:
@@ -468,6 +475,16 @@ def add_feed(name, url, format="cap", interval_seconds=300):
 def feeds():
     """Every feed, by name."""
     return list(Feed.select().order_by(Feed.name))
+
+
+def feed_problems(feed):
+    """The defects the feed's last successful poll found in its messages (the warnings were kept)."""
+    return json.loads(feed.problems) if feed.problems else []
+
+
+def warning_problems(warning):
+    """What was wrong or assumed in a warning's message (defective optional parts, a default end)."""
+    return json.loads(warning.document).get("problems") or []
 
 
 def get_feed(feed_id):

@@ -159,3 +159,45 @@ def test_an_html_page_served_with_200_is_named_in_the_feed_health(app, world, cl
     login(client, "admin")
     page = client.get("/weather/feeds").get_data(as_text=True)
     assert "the feed returned HTML, not CAP" in page and "DTD" not in page
+
+
+def test_defective_optional_parts_are_noted_on_the_warning_and_the_feed(app, world, client, feed_server):
+    # Stands for provincial exports of 国家预警信息发布中心 (12379) messages: a non-standard <alerts>
+    # root holding two alerts, an Update with an empty <references/>, an empty <polygon/> and GML in
+    # place of <polygon>.
+    from tests.helpers import login
+
+    feed_server.body = load("cn_provincial_alerts_root_defects.xml")
+    feed = Feed.create(name="省级导出", url=feed_server.url + "/alerts.xml", format="cap")
+    with app.test_request_context():
+        result = service.poll_feed(feed, now=utc("2026-06-10T09:10:00+08:00"))
+    assert result["new"] == 2 and result["error"] is None
+    assert open_alerts(world.farm_a) and open_alerts(world.farm_b)  # both warnings kept and in force
+    update = WeatherWarning.get(WeatherWarning.identifier == "36072241600000_20260610090000")
+    thunder = WeatherWarning.get(WeatherWarning.identifier == "36102341600000_20260610090000")
+
+    login(client, "admin")
+    page = client.get(f"/weather/warnings/{update.id}").get_data(as_text=True)
+    assert "Update without &lt;references&gt;" in page and "polygon[0] is empty" in page
+    assert "root &lt;alerts&gt; is not CAP" in page
+    page = client.get(f"/weather/warnings/{thunder.id}").get_data(as_text=True)
+    assert "{http://www.opengis.net/gml}Polygon&gt; is not a CAP area element" in page
+    assert "polygon[0] is empty" not in page
+
+    health = client.get("/weather/feeds").get_data(as_text=True)
+    for text in ("36072241600000_20260610090000: alert: msgType Update without &lt;references&gt;",
+                 "36072241600000_20260610090000: info[0] area[0]: polygon[0] is empty",
+                 "36102341600000_20260610090000: info[0] area[0]: &lt;{http://www.opengis.net/gml}Polygon&gt;",
+                 "the document&#39;s root &lt;alerts&gt; is not CAP"):
+        assert text in health, text
+
+
+def test_an_empty_polygon_in_a_real_nws_cap11_message_is_noted_on_its_page(app, world, client):
+    # The real NWS CAP 1.1 blizzard warning (tests/data/cap, see SOURCES.md) has <polygon></polygon>.
+    from tests.helpers import login
+
+    data = (DATA.parent / "cap" / "us_nws_blizzard_warning_cap11.xml").read_bytes()
+    warning = ingest(app, data)
+    login(client, "admin")
+    page = client.get(f"/weather/warnings/{warning.id}").get_data(as_text=True)
+    assert "polygon[0] is empty" in page

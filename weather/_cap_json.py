@@ -1,16 +1,19 @@
-"""CAP in JSON: the US NWS alerts API GeoJSON, and the JSON form of ``CapAlert`` (see ``weather.cap``).
+"""CAP in JSON: the US NWS alerts API GeoJSON, MeteoAlarm's JSON API, and the JSON form of ``CapAlert`` (see ``weather.cap``).
 
 Private to ``weather``: other code uses ``weather.cap``.
 """
 import dataclasses
 import datetime as dt
 import logging
+import re
+from xml.etree.ElementTree import Element
 
 from weather._cap_model import (
     CATEGORY_VALUES, CERTAINTY_VALUES, DEFAULT_LANGUAGE, MSG_TYPE_VALUES, SEVERITY_VALUES, STATUS_VALUES,
     URGENCY_VALUES, Area, CapAlert, CapError, Info, Resource, _check_ring, _check_value, _checked, _load_json,
-    _parse_datetime,
+    Parsed, _parse_datetime,
 )
+from weather._cap_xml import _read_alert
 
 log = logging.getLogger("weather.cap")
 
@@ -60,6 +63,61 @@ def parse_nws_geojson(data):
     if errors and not alerts:
         raise errors[0]
     return alerts
+
+
+def parse_meteoalarm_json(data):
+    """MeteoAlarm's JSON API (``{"warnings": [{"alert": {...}, "uuid": ...}, ...]}``) into ``Parsed``.
+
+    Each ``alert`` is CAP written as JSON with the XML element names: an element that repeats
+    (``info``, ``area``, ``geocode``, ``parameter``, ``category``, ...) is a list or, when it
+    occurs once, the object or text itself. It is read by the same rules as a CAP XML message
+    (required elements, dates with offsets, polygons, problems noted). A broken entry is
+    skipped and named in ``Parsed.problems``; the others are kept, unless none can be read.
+    """
+    obj = _load_json(data)
+    if not isinstance(obj, dict) or not isinstance(obj.get("warnings"), list):
+        raise CapError('not MeteoAlarm JSON: expected an object with a "warnings" list', field="warnings")
+    parsed, errors = Parsed(), []
+    for index, entry in enumerate(obj["warnings"]):
+        try:
+            alert = entry.get("alert") if isinstance(entry, dict) else None
+            if not isinstance(alert, dict):
+                raise CapError('not a MeteoAlarm warning: no "alert" object', field="alert")
+            parsed.alerts.append(_read_alert(_cap_element("alert", alert)))
+        except CapError as e:
+            errors.append(e)
+            parsed.problems.append(f"warnings[{index}] skipped: {e}")
+    if errors and not parsed.alerts:
+        raise errors[0]
+    return parsed
+
+
+_CAP12 = "urn:oasis:names:tc:emergency:cap:1.2"
+_SPACE_LISTS = {"references", "addresses", "incidents"}  # one element holding a space-separated list
+_XML_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
+def _cap_element(name, value, depth=0):
+    """CAP-shaped JSON as the CAP 1.2 element tree the XML reader reads (built, never parsed)."""
+    if depth > 8:
+        raise CapError(f"<{name}> is nested too deep for CAP", field=name)
+    element = Element(f"{{{_CAP12}}}{name}")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not _XML_NAME.match(key):
+                continue  # not an element name: nothing CAP defines
+            if key in _SPACE_LISTS and isinstance(item, list):
+                item = " ".join(str(one) for one in item if isinstance(one, (str, int, float)))
+            for one in item if isinstance(item, list) else [item]:
+                if one is not None:
+                    element.append(_cap_element(key, one, depth + 1))
+    elif isinstance(value, bool):
+        element.text = "true" if value else "false"
+    elif isinstance(value, (str, int, float)):
+        element.text = str(value)
+    elif isinstance(value, list):
+        element.text = " ".join(str(item) for item in value if isinstance(item, (str, int, float)))
+    return element
 
 
 def to_json(alert):

@@ -10,6 +10,8 @@
 * ``parse_alert(data)``: exactly one alert, else ``CapError``.
 * ``parse_nws_geojson(data)``: the US NWS alerts API (api.weather.gov) GeoJSON, a
   FeatureCollection or a single Feature, mapped onto the same dataclasses.
+* ``parse_meteoalarm_json(data)``: MeteoAlarm's JSON API (``warnings[].alert``, CAP written as
+  JSON with the element names), read by the XML reader's rules; returns ``Parsed``.
 * ``to_json(alert)`` / ``from_json(d)``: a JSON-safe dict (datetimes as ISO 8601 with their
   offset) and back; ``from_json(to_json(a)) == a``.
 
@@ -56,11 +58,11 @@ may be separated by any whitespace, and "lat, lon" with spaces is read as "lat,l
 double quotes around entries with spaces); ``references`` are ``(sender, identifier, sent)``
 triples with ``sent`` kept as text.
 """
-from weather._cap_json import from_json, parse_nws_geojson, to_json
+from weather._cap_json import from_json, parse_meteoalarm_json, parse_nws_geojson, to_json
 from weather._cap_model import (
     CAP_NAMESPACES, MAX_BYTES, Area, CapAlert, CapError, Info, Parsed, Resource,
 )
 from weather._cap_xml import parse_alert, parse_document
 
 __all__ = ["CAP_NAMESPACES", "MAX_BYTES", "Area", "CapAlert", "CapError", "Info", "Parsed", "Resource", "from_json",
-           "parse_alert", "parse_document", "parse_nws_geojson", "to_json"]
+           "parse_alert", "parse_document", "parse_meteoalarm_json", "parse_nws_geojson", "to_json"]

@@ -7,14 +7,14 @@ from web.accounts.models import User
 from web.clock import utcnow
 from web.db import BaseModel
 
-FEED_FORMATS = ("cap", "atom", "rss", "nws-geojson")
+FEED_FORMATS = ("cap", "atom", "rss", "nws-geojson", "meteoalarm-json")
 WARNING_STATES = ("active", "superseded", "cancelled", "expired")
 
 
 class Feed(BaseModel):
     name = pw.CharField(max_length=120)
     url = pw.CharField(max_length=500, unique=True)
-    format = pw.CharField(max_length=16, default="cap")
+    format = pw.CharField(max_length=16, default="cap")  # one of FEED_FORMATS
     interval_seconds = pw.IntegerField(default=300)
     enabled = pw.BooleanField(default=True)
     etag = pw.CharField(max_length=200, null=True)

@@ -17,7 +17,7 @@ from shapely.geometry import Point, Polygon
 
 from farms import service as farms
 from weather import advice, cap
-from weather.models import AdviceRule, Feed, WarningReference, WeatherWarning
+from weather.models import FEED_FORMATS, AdviceRule, Feed, WarningReference, WeatherWarning
 from web import divisions, scheduler
 from web.clock import as_utc, to_utc_naive, utcnow
 from web.db import database
@@ -409,6 +409,10 @@ def poll_feed(feed, now=None, session=None):
             found = []  # defects in what the feed carries: the feed's health shows them, the warnings are kept
             if feed.format == "nws-geojson":
                 alerts, links = cap.parse_nws_geojson(response.body), []
+            elif feed.format == "meteoalarm-json":
+                parsed = cap.parse_meteoalarm_json(response.body)
+                alerts, links = list(parsed.alerts), []
+                found += parsed.problems
             else:
                 parsed = cap.parse_document(response.body)
                 alerts, links = list(parsed.alerts), parsed.links[:MAX_LINKS_PER_FEED]
@@ -461,8 +465,8 @@ def add_feed(name, url, format="cap", interval_seconds=300):
     errors = {}
     if not url.startswith(("http://", "https://")):
         errors["url"] = "http(s) URL"
-    if format not in ("cap", "atom", "rss", "nws-geojson"):
-        errors["format"] = "cap, atom, rss or nws-geojson"
+    if format not in FEED_FORMATS:
+        errors["format"] = ", ".join(FEED_FORMATS)
     if not 30 <= interval_seconds <= 86400:
         errors["interval_seconds"] = "30 to 86400"
     if errors:

@@ -201,3 +201,41 @@ def test_an_empty_polygon_in_a_real_nws_cap11_message_is_noted_on_its_page(app, 
     login(client, "admin")
     page = client.get(f"/weather/warnings/{warning.id}").get_data(as_text=True)
     assert "polygon[0] is empty" in page
+
+
+# ---------------------------------------------------------------- MeteoAlarm JSON
+
+
+def test_meteoalarm_json_feed_is_ingested(app, world, client, feed_server):
+    # Stands for MeteoAlarm's JSON API (feeds.meteoalarm.org/api/v1/warnings/feeds-<country>).
+    from tests.helpers import csrf_token, login
+
+    login(client, "admin")
+    response = client.post("/weather/feeds", data={
+        "csrf_token": csrf_token(client, "/weather/feeds"), "name": "MeteoAlarm PL",
+        "url": feed_server.url + "/api/v1/warnings/feeds-poland", "format": "meteoalarm-json",
+        "interval_seconds": "300", "enabled": "y"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    feed = Feed.get()
+    assert feed.format == "meteoalarm-json"
+    feed_server.body = load("meteoalarm_api_poland.json")
+    with app.test_request_context():
+        result = service.poll_feed(feed, now=utc("2026-01-15T07:00:00+00:00"))
+    assert result["new"] == 2 and result["error"] is None
+    wind = WeatherWarning.get(WeatherWarning.identifier == "2.49.0.0.616.0.PL.260115061500.1001.1")
+    assert (wind.sender, wind.event_type, wind.level, wind.state) == ("meteoalarm@imgw.pl", "gale", "yellow", "active")
+    assert wind.expires == utc("2026-01-16T06:00:00+00:00")
+    page = client.get(f"/weather/warnings/{wind.id}").get_data(as_text=True)
+    assert "powiat tatrzański" in page or "Strong wind" in page
+    health = client.get("/weather/feeds").get_data(as_text=True)
+    assert "warnings[2] skipped" in health and "event" in health
+
+
+@pytest.mark.parametrize("body, message", [
+    (b'{"type": "FeatureCollection", "features": []}', "not MeteoAlarm JSON"),
+    (b"<alert/>", "not JSON"),
+    (b'{"warnings": [{"uuid": "x"}]}', 'no "alert" object'),
+])
+def test_meteoalarm_json_errors_name_the_format(body, message):
+    with pytest.raises(cap.CapError, match=message):
+        cap.parse_meteoalarm_json(body)

@@ -61,7 +61,8 @@ def _info_in(document, language):
 
 def _classify(alert):
     event_type, level = "other", None
-    for info in alert.infos:
+    main = _main_info(alert)
+    for info in sorted(alert.infos, key=lambda i: i is not main):  # the Chinese block first
         found_type, found_level = advice.classify(info)
         if event_type == "other" and found_type != "other":
             event_type = found_type
@@ -221,10 +222,11 @@ def expire_due(now=None):
 # ---------------------------------------------------------------- matching
 
 
-def _areas(document):
+def _areas(document, info=None):
+    """The distinct areas of every info block (or of ``info`` alone)."""
     seen, areas = set(), []
-    for info in document.get("infos", []):
-        for area in info.get("areas", []):
+    for one in [info] if info is not None else document.get("infos", []):
+        for area in one.get("areas", []):
             key = json.dumps(area, sort_keys=True)
             if key not in seen:
                 seen.add(key)
@@ -265,11 +267,11 @@ def _distance_km(lat1, lon1, lat2, lon2):
     return 6371.0 * 2 * math.asin(math.sqrt(a))
 
 
-def match_farms(document, farm_list=None):
-    """{farm id: area description} of the farms a warning's areas cover."""
+def match_farms(document, farm_list=None, info=None):
+    """{farm id: area description} of the farms a warning's areas (or one info block's) cover."""
     farm_list = farm_list if farm_list is not None else farms.farms_for_matching()
     matched = {}
-    for area in _areas(document):
+    for area in _areas(document, info):
         prefixes = [p for p in (_geocode_prefix(v) for _n, v in area.get("geocodes", [])) if p]
         polygons = []
         for ring in area.get("polygons", []):
@@ -300,9 +302,15 @@ def match_farms(document, farm_list=None):
 
 def _alert_farms(warning):
     document = json.loads(warning.document)
-    for farm_id, area_desc in match_farms(document).items():
+    farm_list = farms.farms_for_matching()
+    matched = match_farms(document, farm_list)
+    # Each language names the area in its own block's words (a bilingual message's blocks differ).
+    own = {lang: match_farms(document, farm_list, _info_in(document, lang)) if document.get("infos") else {}
+           for lang in ("zh", "en")}
+    for farm_id, area_desc in matched.items():
         profile = farms.crops_on_farm(farm_id)
-        content = {lang: _content(warning, document, lang, profile, area_desc) for lang in ("zh", "en")}
+        content = {lang: _content(warning, document, lang, profile, own[lang].get(farm_id) or area_desc)
+                   for lang in ("zh", "en")}
         alert, notable = farms.raise_alert(farm_id, SOURCE, alert_key(warning), warning.level, content)
         if notable:
             farms.notify_alert(alert)
@@ -311,8 +319,12 @@ def _alert_farms(warning):
 def _content(warning, document, lang, profile, area_desc):
     info = _info_in(document, lang)
     title = info.get("headline") or info.get("event") or warning.event
-    if lang == "en" and not (info.get("language") or "").lower().startswith("en"):
-        title = f"{advice.type_name(warning.event_type, 'en')} {advice.level_name(warning.level, 'en')} warning"
+    own_language = (info.get("language") or "").lower().startswith(lang)
+    named_level = advice.classify({"event": title})[1]
+    if not own_language or (named_level and named_level != warning.level):
+        # No block in this language, or its words name another level than the code: say it plainly.
+        name, level = advice.type_name(warning.event_type, lang), advice.level_name(warning.level, lang)
+        title = f"{name} {level} warning" if lang == "en" else f"{name}{level}预警"
     return {"title": title, "message": (info.get("description") or "")[:600], "area": area_desc,
             "advice": advice.advice_for(warning.event_type, warning.level, profile, lang),
             "links": [{"href": f"/weather/warnings/{warning.id}",
@@ -333,9 +345,12 @@ def broadcast_text(warning):
     """The village loudspeaker script for a warning."""
     document = json.loads(warning.document)
     info = _info_in(document, "zh")
+    chinese = (info.get("language") or "").lower().startswith("zh")
     counties, townships = [], []
     profile = {"crops": [], "categories": [], "greenhouse": False}
-    for area in _areas(document):
+    for area in _areas(document, info if chinese else None):
+        if area.get("desc") and not advice.is_chinese(area["desc"]):
+            area = {**area, "desc": None}  # never read an English name out in the village
         for _name, value in area.get("geocodes", []):
             found = _division(value)
             if found and not found[1]:
@@ -357,7 +372,7 @@ def broadcast_text(warning):
              "headline": info.get("headline"), "sender_name": info.get("sender_name"),
              "counties": counties, "townships": townships,
              "onset": as_utc(warning.onset), "expires": as_utc(warning.expires),
-             "instruction": info.get("instruction")}
+             "instruction": info.get("instruction") if chinese else None, "contact": info.get("contact")}
     return advice.broadcast_script(facts, advice.advice_for(warning.event_type, warning.level, profile, "zh"))
 
 

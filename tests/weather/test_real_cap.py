@@ -239,3 +239,33 @@ def test_meteoalarm_json_feed_is_ingested(app, world, client, feed_server):
 def test_meteoalarm_json_errors_name_the_format(body, message):
     with pytest.raises(cap.CapError, match=message):
         cap.parse_meteoalarm_json(body)
+
+
+# ---------------------------------------------------------------- bilingual messages
+
+
+def test_each_language_uses_its_own_blocks_areas_texts_and_the_coded_level(app, world):
+    # Stands for a bilingual message in the Hong Kong Observatory's style (English block first).
+    from farms import service as farms
+
+    warning = ingest(app, load("hk_style_bilingual_rainstorm_en_zh.xml"), now=utc("2026-06-12T07:00:00+08:00"))
+    assert (warning.event_type, warning.level) == ("rainstorm", "yellow")  # "Amber" must not make it orange
+    (alert_a,), (alert_b,) = open_alerts(world.farm_a), open_alerts(world.farm_b)
+    zh_a, en_a = farms.alert_text(alert_a, "zh"), farms.alert_text(alert_a, "en")
+    assert zh_a["area"] == "大塘埠镇" and en_a["area"] == "Datangbu Town, Xinfeng County"
+    assert farms.alert_text(alert_b, "zh")["area"] == "南丰县"
+    assert farms.alert_text(alert_b, "en")["area"] == "Nanfeng County"
+    assert "黄色" in zh_a["title"] and "预计未来6小时" in zh_a["message"]
+    assert "yellow" in en_a["title"].lower() and "amber" not in en_a["title"].lower()
+    assert en_a["message"].startswith("Heavy rain")
+
+
+def test_the_loudspeaker_script_of_a_bilingual_message(app, world):
+    # Stands for a bilingual message in the Hong Kong Observatory's style that names the duty forecaster.
+    warning = ingest(app, load("hk_style_bilingual_rainstorm_en_zh.xml"), now=utc("2026-06-12T07:00:00+08:00"))
+    with app.test_request_context():
+        script = service.broadcast_text(warning)
+    assert "涉及的乡镇有大塘埠镇。" in script and "影响范围是南丰县。" in script, script
+    assert not any(c.isascii() and c.isalpha() for c in script), script  # no English names
+    assert "李明" not in script and "预报员" not in script and "Li Ming" not in script, script
+    assert "信丰县气象台发布了暴雨黄色预警" in script and "橙色" not in script, script

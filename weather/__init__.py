@@ -15,4 +15,5 @@ DOMAIN = Domain(
 def init_app(app):
     from weather import service, views  # noqa: F401  (service registers its jobs)
 
+    service.lifetimes(app.config["WARNING_LIFETIME_HOURS"])  # a malformed setting stops the start
     app.register_blueprint(views.bp)

@@ -195,9 +195,11 @@ def classify(info):
     """(event type or "other", level or None) of one CAP info block.
 
     The type comes from the event codes, then the event name, the headline and
-    the parameters; the level from colour words in the event name, the
-    parameters (also CMA grades I-IV) and the headline, else from the CAP
-    severity (Minor blue, Moderate yellow, Severe orange, Extreme red).
+    the parameters; the level from the coded level in the parameters (colour
+    words, also CMA grades I-IV), then colour words in the event name and the
+    headline, else from the CAP severity (Minor blue, Moderate yellow, Severe
+    orange, Extreme red). The code wins over free text: Hong Kong's "Amber"
+    rainstorm signal is the first level (黄色), not orange.
     """
     event = str(_field(info, "event") or "")
     headline = str(_field(info, "headline") or "")
@@ -211,7 +213,7 @@ def classify(info):
     for _name, value in parameters:
         event_type = event_type or _type_from_code(value) or _type_from_text(value)
 
-    level = _colour(event) or _level_from_parameters(parameters) or _colour(headline)
+    level = _level_from_parameters(parameters) or _colour(event) or _colour(headline)
     if level is None:
         level = SEVERITY_LEVELS.get(str(_field(info, "severity") or "").strip().lower())
     return event_type or OTHER, level
@@ -449,23 +451,49 @@ def _event_name(facts):
     return "气象灾害预警"
 
 
+_ORGANISATION = re.compile(r"^[\u4e00-\u9fff]{2,30}?(?:气象台|天文台|气象局|气象中心|中心|台|局|站|署|办公室|委员会|指挥部)")
+_PERSON = re.compile(r"(?:值班|首席)?(?:预报员|签发人?|联系人|责任人|值班员|主班|副班)")
+_NAMED = re.compile(r"(?:预报员|签发人?|联系人|责任人|值班员)\s*[:：]?\s*([\u4e00-\u9fff·]{2,4})")
+
+
+def _organisation(sender_name):
+    """The issuing organisation, never a person: "信丰县气象台 值班预报员李明" is read as 信丰县气象台."""
+    text = str(sender_name or "").strip()
+    head = re.split(r"[\s,，;；:：(（/|]", text, maxsplit=1)[0]
+    match = _ORGANISATION.match(head)
+    if match and not _PERSON.search(match.group(0)):
+        return match.group(0)
+    return "气象台"
+
+
+def _people(contact):
+    """Names given after 预报员/联系人/签发 in a message's contact, to keep them off the loudspeaker."""
+    return {name for name in _NAMED.findall(str(contact or ""))}
+
+
+def is_chinese(text):
+    """True when ``text`` is written in Chinese characters (a name fit to be read out)."""
+    return bool(_CJK.search(str(text or "")))
+
+
 def broadcast_script(facts, advice):
     """The 乡村大喇叭 script: one short sentence a line, fit to be read aloud twice.
 
     ``facts``: event_type, level, event, headline, sender_name, counties,
-    townships, onset, expires (aware datetimes, or naive UTC), instruction, and
+    townships, onset, expires (aware datetimes, or naive UTC), instruction,
+    contact, and
     optionally ``now`` (for 今天/明天; default the current time). Times are
     spoken in the app's TIMEZONE (Asia/Shanghai). ``advice``: lines in Chinese,
     at most MAX_ADVICE are read; without advice, the villagers' part of the
-    warning's instruction is read instead.
+    warning's instruction is read instead. No person is ever named: the sender is
+    reduced to its organisation, and instruction lines naming a forecaster, a
+    signatory or a contact person (or a name from ``contact``) are left out.
     """
     zone = local_zone()
     now = _aware_local(facts.get("now"), zone) or dt.datetime.now(zone)
     lines = [ATTENTION]
 
-    sender = str(facts.get("sender_name") or "").strip()
-    if not _CJK.search(sender):
-        sender = "气象台"
+    sender = _organisation(facts.get("sender_name"))
     event = _event_name(facts)
     issued = f"{sender}发布了{event}。"
     lines += [issued] if len(issued) <= HARD_LIMIT else _sentences(f"发布单位是{sender}。现在发布的是{event}。")
@@ -480,7 +508,9 @@ def broadcast_script(facts, advice):
     todo = [line for line in (advice or []) if str(line or "").strip()][:MAX_ADVICE]
     if not todo and facts.get("instruction"):
         items = re.split(r"\n+|(?<=[。；;])\s*(?=\d{1,2}\s*[.、．)）])", str(facts["instruction"]))
-        todo = [item for item in items if item.strip() and not _NOT_FOR_VILLAGERS.search(item)][:4]
+        people = _people(facts.get("contact"))
+        todo = [item for item in items if item.strip() and not _NOT_FOR_VILLAGERS.search(item)
+                and not _PERSON.search(item) and not any(name in item for name in people)][:4]
     if todo:
         lines.append("请大家抓紧做好防范。")
         for line in todo:

@@ -25,7 +25,8 @@ class FeedForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     url = StringField(_l("Feed URL"), validators=[DataRequired(), URL(require_tld=False), Length(max=500)])
     format = SelectField(_l("Format"), choices=[("cap", "CAP"), ("atom", "Atom"), ("rss", "RSS"),
-                                                ("nws-geojson", "NWS GeoJSON")])
+                                                ("nws-geojson", "NWS GeoJSON"),
+                                                ("meteoalarm-json", "MeteoAlarm JSON")])
     interval_seconds = IntegerField(_l("Interval (seconds)"), default=300,
                                     validators=[DataRequired(), NumberRange(30, 86400)])
     enabled = BooleanField(_l("Enabled"), default=True)

@@ -7,14 +7,14 @@ from web.accounts.models import User
 from web.clock import utcnow
 from web.db import BaseModel
 
-FEED_FORMATS = ("cap", "atom", "rss", "nws-geojson")
+FEED_FORMATS = ("cap", "atom", "rss", "nws-geojson", "meteoalarm-json")
 WARNING_STATES = ("active", "superseded", "cancelled", "expired")
 
 
 class Feed(BaseModel):
     name = pw.CharField(max_length=120)
     url = pw.CharField(max_length=500, unique=True)
-    format = pw.CharField(max_length=16, default="cap")
+    format = pw.CharField(max_length=16, default="cap")  # one of FEED_FORMATS
     interval_seconds = pw.IntegerField(default=300)
     enabled = pw.BooleanField(default=True)
     etag = pw.CharField(max_length=200, null=True)
@@ -23,6 +23,8 @@ class Feed(BaseModel):
     last_success_at = pw.DateTimeField(null=True)
     last_error = pw.TextField(null=True)
     last_error_at = pw.DateTimeField(null=True)
+    # Defects the last successful poll found in what the feed carries (JSON list of text); the warnings are kept.
+    problems = pw.TextField(null=True)
     failures = pw.IntegerField(default=0)  # consecutive; drives the backoff
     next_poll_at = pw.DateTimeField(null=True)
     created_at = pw.DateTimeField(default=utcnow)

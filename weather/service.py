@@ -17,7 +17,7 @@ from shapely.geometry import Point, Polygon
 
 from farms import service as farms
 from weather import advice, cap
-from weather.models import AdviceRule, Feed, WarningReference, WeatherWarning
+from weather.models import FEED_FORMATS, AdviceRule, Feed, WarningReference, WeatherWarning
 from web import divisions, scheduler
 from web.clock import as_utc, to_utc_naive, utcnow
 from web.db import database
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 SOURCE = "weather"
 USER_AGENT = "GannongTrace/1.0 (farm weather warnings)"
 MAX_LINKS_PER_FEED = 50
+MAX_FEED_PROBLEMS = 100
 MAX_BACKOFF = dt.timedelta(hours=1)
 GEOCODE_LENGTHS = (6, 9, 12)
 
@@ -60,12 +61,86 @@ def _info_in(document, language):
 
 def _classify(alert):
     event_type, level = "other", None
-    for info in alert.infos:
+    main = _main_info(alert)
+    for info in sorted(alert.infos, key=lambda i: i is not main):  # the Chinese block first
         found_type, found_level = advice.classify(info)
         if event_type == "other" and found_type != "other":
             event_type = found_type
         level = level or found_level
     return event_type, level or "yellow"
+
+
+def lifetimes(text):
+    """``WARNING_LIFETIME_HOURS`` ("*=24,typhoon=48,...") as {event type or "*": hours}; ValueError if malformed."""
+    found = {}
+    for part in str(text or "").split(","):
+        if not part.strip():
+            continue
+        name, sep, hours = part.partition("=")
+        name = name.strip()
+        if not sep or name not in advice.EVENT_TYPES + (advice.OTHER, advice.ANY):
+            raise ValueError(f"WARNING_LIFETIME_HOURS: {part.strip()!r} is not <type>=<hours>")
+        try:
+            value = float(hours)
+        except ValueError:
+            value = -1.0
+        if not 0 < value <= 24 * 366:
+            raise ValueError(f"WARNING_LIFETIME_HOURS: {part.strip()!r}: hours must be more than 0")
+        found[name] = value
+    if advice.ANY not in found:
+        found[advice.ANY] = 24.0
+    return found
+
+
+def default_lifetime(event_type):
+    """How long a warning of this type lasts when its message gives no end (WARNING_LIFETIME_HOURS)."""
+    table = lifetimes(current_app.config["WARNING_LIFETIME_HOURS"])
+    return dt.timedelta(hours=table.get(event_type, table[advice.ANY]))
+
+
+_ENDS = ("ends", "eventEndingTime")  # NWS: the hazard's end, apart from the message's own <expires>
+
+
+def _event_end(info):
+    for name, value in info.parameters:
+        if name in _ENDS and value:
+            try:
+                end = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            if end.tzinfo is not None:
+                return end
+    return None
+
+
+def _lifetime(alert, event_type):
+    """(onset, expires) of a warning in naive UTC; notes in ``alert.problems`` what had to be assumed.
+
+    The end is NWS's ``ends`` when given, else ``<expires>``. Without either, the warning lasts the
+    type's default lifetime from its onset (else effective, else sent). An ``<expires>`` before the
+    onset cannot be right: it is ignored and the default lifetime counts from the onset.
+    """
+    onsets, ends = [], []
+    for index, info in enumerate(alert.infos):
+        start = info.onset or info.effective or alert.sent
+        onsets.append(to_utc_naive(start))
+        end = _event_end(info) or info.expires
+        hours = default_lifetime(event_type).total_seconds() / 3600
+        if end is not None and info.onset is not None and end < info.onset:
+            alert.problems.append(f"info[{index}]: onset {info.onset.isoformat()} is after expires "
+                                  f"{end.isoformat()}; expires ignored, assumed to end {hours:g} h after onset")
+            end = None
+        elif end is None:
+            alert.problems.append(f"info[{index}]: no <expires>; assumed to end {hours:g} h after "
+                                  f"{'onset' if info.onset else 'effective' if info.effective else 'sent'}"
+                                  " (WARNING_LIFETIME_HOURS)")
+        if end is None:
+            end = start + default_lifetime(event_type)
+        ends.append(to_utc_naive(end))
+    if not alert.infos:
+        onsets.append(to_utc_naive(alert.sent))
+        ends.append(to_utc_naive(alert.sent) + default_lifetime(event_type))
+    return min(onsets), max(ends)
 
 
 # ---------------------------------------------------------------- life cycle
@@ -80,8 +155,7 @@ def ingest(alert, feed=None, now=None):
             return None
         info = _main_info(alert)
         event_type, level = _classify(alert)
-        expires = max((to_utc_naive(i.expires) for i in alert.infos if i.expires), default=None)
-        onset = min((to_utc_naive(i.onset or i.effective) for i in alert.infos if (i.onset or i.effective)), default=None)
+        onset, expires = _lifetime(alert, event_type)
         warning = WeatherWarning.create(
             sender=alert.sender, identifier=alert.identifier, sent=to_utc_naive(alert.sent), msg_type=alert.msg_type,
             status=alert.status, scope=alert.scope or "Public", event_type=event_type, level=level,
@@ -131,6 +205,12 @@ def _set_state(warning, state):
 def expire_due(now=None):
     """End the warnings whose time is over and clear their alerts; returns how many."""
     now = now or utcnow()
+    # Warnings stored without an end before default lifetimes existed get one now.
+    for warning in WeatherWarning.select().where((WeatherWarning.state == "active")
+                                                 & WeatherWarning.expires.is_null()):
+        start = warning.onset or warning.sent
+        WeatherWarning.update(expires=start + default_lifetime(warning.event_type)).where(
+            WeatherWarning.id == warning.id).execute()
     due = list(WeatherWarning.select().where((WeatherWarning.state == "active")
                                              & WeatherWarning.expires.is_null(False)
                                              & (WeatherWarning.expires <= now)))
@@ -142,10 +222,11 @@ def expire_due(now=None):
 # ---------------------------------------------------------------- matching
 
 
-def _areas(document):
+def _areas(document, info=None):
+    """The distinct areas of every info block (or of ``info`` alone)."""
     seen, areas = set(), []
-    for info in document.get("infos", []):
-        for area in info.get("areas", []):
+    for one in [info] if info is not None else document.get("infos", []):
+        for area in one.get("areas", []):
             key = json.dumps(area, sort_keys=True)
             if key not in seen:
                 seen.add(key)
@@ -153,14 +234,30 @@ def _areas(document):
     return areas
 
 
-def _geocode_prefix(value):
-    """The division prefix a geocode value covers, or None if it is no GB/T 2260 code."""
+def _division(value):
+    """(six-digit GB/T 2260 code, is a township) of a geocode value, or None if it is no such code.
+
+    China's national warning system pads every code to 12 digits: "360700000000" is 赣州市 and
+    "360000000000" 江西省, while "360722101000" is a township of 信丰县. A 9- or 12-digit code
+    whose township part is all zeros is the division its first six digits name.
+    """
     value = (value or "").strip()
     if not value.isdigit() or len(value) not in GEOCODE_LENGTHS:
         return None
-    if len(value) > 6:
-        return value[:6]  # a township (9 or 12 digits) lies in its county; farms are placed by county
-    return divisions.prefix(value)
+    if value[:6] == "000000":
+        return None
+    return value[:6], bool(value[6:].strip("0"))
+
+
+def _geocode_prefix(value):
+    """The division prefix a geocode value covers, or None if it is no GB/T 2260 code."""
+    found = _division(value)
+    if found is None:
+        return None
+    code, township = found
+    if township:
+        return code  # a township lies in its county; farms are placed by county
+    return divisions.prefix(code)
 
 
 def _distance_km(lat1, lon1, lat2, lon2):
@@ -170,11 +267,11 @@ def _distance_km(lat1, lon1, lat2, lon2):
     return 6371.0 * 2 * math.asin(math.sqrt(a))
 
 
-def match_farms(document, farm_list=None):
-    """{farm id: area description} of the farms a warning's areas cover."""
+def match_farms(document, farm_list=None, info=None):
+    """{farm id: area description} of the farms a warning's areas (or one info block's) cover."""
     farm_list = farm_list if farm_list is not None else farms.farms_for_matching()
     matched = {}
-    for area in _areas(document):
+    for area in _areas(document, info):
         prefixes = [p for p in (_geocode_prefix(v) for _n, v in area.get("geocodes", [])) if p]
         polygons = []
         for ring in area.get("polygons", []):
@@ -205,9 +302,15 @@ def match_farms(document, farm_list=None):
 
 def _alert_farms(warning):
     document = json.loads(warning.document)
-    for farm_id, area_desc in match_farms(document).items():
+    farm_list = farms.farms_for_matching()
+    matched = match_farms(document, farm_list)
+    # Each language names the area in its own block's words (a bilingual message's blocks differ).
+    own = {lang: match_farms(document, farm_list, _info_in(document, lang)) if document.get("infos") else {}
+           for lang in ("zh", "en")}
+    for farm_id, area_desc in matched.items():
         profile = farms.crops_on_farm(farm_id)
-        content = {lang: _content(warning, document, lang, profile, area_desc) for lang in ("zh", "en")}
+        content = {lang: _content(warning, document, lang, profile, own[lang].get(farm_id) or area_desc)
+                   for lang in ("zh", "en")}
         alert, notable = farms.raise_alert(farm_id, SOURCE, alert_key(warning), warning.level, content)
         if notable:
             farms.notify_alert(alert)
@@ -216,8 +319,12 @@ def _alert_farms(warning):
 def _content(warning, document, lang, profile, area_desc):
     info = _info_in(document, lang)
     title = info.get("headline") or info.get("event") or warning.event
-    if lang == "en" and not (info.get("language") or "").lower().startswith("en"):
-        title = f"{advice.type_name(warning.event_type, 'en')} {advice.level_name(warning.level, 'en')} warning"
+    own_language = (info.get("language") or "").lower().startswith(lang)
+    named_level = advice.classify({"event": title})[1]
+    if not own_language or (named_level and named_level != warning.level):
+        # No block in this language, or its words name another level than the code: say it plainly.
+        name, level = advice.type_name(warning.event_type, lang), advice.level_name(warning.level, lang)
+        title = f"{name} {level} warning" if lang == "en" else f"{name}{level}预警"
     return {"title": title, "message": (info.get("description") or "")[:600], "area": area_desc,
             "advice": advice.advice_for(warning.event_type, warning.level, profile, lang),
             "links": [{"href": f"/weather/warnings/{warning.id}",
@@ -238,16 +345,20 @@ def broadcast_text(warning):
     """The village loudspeaker script for a warning."""
     document = json.loads(warning.document)
     info = _info_in(document, "zh")
+    chinese = (info.get("language") or "").lower().startswith("zh")
     counties, townships = [], []
     profile = {"crops": [], "categories": [], "greenhouse": False}
-    for area in _areas(document):
+    for area in _areas(document, info if chinese else None):
+        if area.get("desc") and not advice.is_chinese(area["desc"]):
+            area = {**area, "desc": None}  # never read an English name out in the village
         for _name, value in area.get("geocodes", []):
-            value = (value or "").strip()
-            if value.isdigit() and len(value) == 6:
-                name = divisions.full_name(value).split(" ")[-1] if divisions.get(value) else None
+            found = _division(value)
+            if found and not found[1]:
+                code = found[0]
+                name = divisions.full_name(code).split(" ")[-1] if divisions.get(code) else None
                 if name and name not in counties:
                     counties.append(name)
-            elif value.isdigit() and len(value) in (9, 12) and area.get("desc"):
+            elif found and area.get("desc"):
                 if area["desc"] not in townships:
                     townships.append(area["desc"])
         if not area.get("geocodes") and area.get("desc") and area["desc"] not in counties:
@@ -261,7 +372,7 @@ def broadcast_text(warning):
              "headline": info.get("headline"), "sender_name": info.get("sender_name"),
              "counties": counties, "townships": townships,
              "onset": as_utc(warning.onset), "expires": as_utc(warning.expires),
-             "instruction": info.get("instruction")}
+             "instruction": info.get("instruction") if chinese else None, "contact": info.get("contact")}
     return advice.broadcast_script(facts, advice.advice_for(warning.event_type, warning.level, profile, "zh"))
 
 
@@ -310,11 +421,17 @@ def poll_feed(feed, now=None, session=None):
             headers["If-Modified-Since"] = feed.last_modified
         response = _fetch(feed.url, session, headers)
         if response.status_code != 304:
+            found = []  # defects in what the feed carries: the feed's health shows them, the warnings are kept
             if feed.format == "nws-geojson":
                 alerts, links = cap.parse_nws_geojson(response.body), []
+            elif feed.format == "meteoalarm-json":
+                parsed = cap.parse_meteoalarm_json(response.body)
+                alerts, links = list(parsed.alerts), []
+                found += parsed.problems
             else:
                 parsed = cap.parse_document(response.body)
                 alerts, links = list(parsed.alerts), parsed.links[:MAX_LINKS_PER_FEED]
+                found += parsed.problems
             for link in links:  # an unchanged index is not fetched again (ETag / If-Modified-Since)
                 try:
                     alerts.append(cap.parse_alert(_fetch(link, session).body))
@@ -324,9 +441,13 @@ def poll_feed(feed, now=None, session=None):
                 try:
                     if ingest(alert, feed, now) is not None:
                         new += 1
+                    found += [f"{alert.identifier}: {problem}" for problem in alert.problems
+                              if not problem.startswith("the document's root")]
                 except Exception as e:  # one bad message must not stop the others
                     log.exception("could not ingest %s", getattr(alert, "identifier", "?"))
                     problems.append(f"{getattr(alert, 'identifier', '?')}: {e}")
+            feed.problems = json.dumps(list(dict.fromkeys(found))[:MAX_FEED_PROBLEMS], ensure_ascii=False) \
+                if found else None
             feed.etag = response.headers.get("ETag") or feed.etag
             feed.last_modified = response.headers.get("Last-Modified") or feed.last_modified
     except (cap.CapError, FeedError, requests.RequestException, ValueError) as e:
@@ -359,8 +480,8 @@ def add_feed(name, url, format="cap", interval_seconds=300):
     errors = {}
     if not url.startswith(("http://", "https://")):
         errors["url"] = "http(s) URL"
-    if format not in ("cap", "atom", "rss", "nws-geojson"):
-        errors["format"] = "cap, atom, rss or nws-geojson"
+    if format not in FEED_FORMATS:
+        errors["format"] = ", ".join(FEED_FORMATS)
     if not 30 <= interval_seconds <= 86400:
         errors["interval_seconds"] = "30 to 86400"
     if errors:
@@ -373,6 +494,16 @@ def add_feed(name, url, format="cap", interval_seconds=300):
 def feeds():
     """Every feed, by name."""
     return list(Feed.select().order_by(Feed.name))
+
+
+def feed_problems(feed):
+    """The defects the feed's last successful poll found in its messages (the warnings were kept)."""
+    return json.loads(feed.problems) if feed.problems else []
+
+
+def warning_problems(warning):
+    """What was wrong or assumed in a warning's message (defective optional parts, a default end)."""
+    return json.loads(warning.document).get("problems") or []
 
 
 def get_feed(feed_id):

@@ -66,7 +66,8 @@ def warning_page(warning_id):
     warning = service.get_warning(warning_id) or abort(404)
     document = json.loads(warning.document)
     return render_template("weather/warning.html", warning=warning, info=_info(document, get_locale()),
-                           script=service.broadcast_text(warning), local_time=from_utc_naive)
+                           script=service.broadcast_text(warning), problems=service.warning_problems(warning),
+                           local_time=from_utc_naive)
 
 
 @bp.get("/warnings/<int:warning_id>/broadcast.txt")
@@ -116,7 +117,8 @@ def feeds():
             flash(_("Saved."), "info")
             return redirect(url_for("weather.feeds"))
     return render_template("weather/feeds.html", form=form, feeds=service.feeds(),
-                           local_time=from_utc_naive), 422 if form.errors else 200
+                           feed_problems=service.feed_problems, local_time=from_utc_naive), \
+        422 if form.errors else 200
 
 
 @bp.post("/feeds/<int:feed_id>/poll")

@@ -39,6 +39,8 @@ _SETTINGS = {
     # Let users' webhook / WeCom / DingTalk addresses reach loopback, private and link-local hosts
     # (an on-premises install whose receivers are on the LAN). Off: such addresses are refused.
     "NOTIFY_ALLOW_PRIVATE": (False, _bool),
+    # How long a warning whose message gives no <expires> (nor NWS "ends") lasts, in hours, per type ("*": any).
+    "WARNING_LIFETIME_HOURS": ("*=24,typhoon=48,heat=72,drought=168", str),
     "ESCALATE_MINUTES": (30, int),
     "SMS_GATEWAY_URL": ("", str),
     "SMS_TEMPLATE": ('{"to": "{phone}", "content": "{text}"}', str),

@@ -146,11 +146,11 @@ def test_nws_cancel_references_the_watch_it_replaces():
     assert alert.codes == ["IPAWSv1.0"] and alert.problems == []
 
 
-def test_cap11_language_defaults_to_en_us_and_an_empty_polygon_is_absent():
+def test_cap11_language_defaults_to_en_us_and_an_empty_polygon_is_absent_and_noted():
     alert = only("us_nws_blizzard_warning_cap11.xml")
     info = alert.infos[0]
     assert info.language == "en-US"
-    assert info.areas[0].polygons == [] and alert.problems == []
+    assert info.areas[0].polygons == [] and alert.problems == ["info[0] area[0]: polygon[0] is empty; ignored"]
     assert info.areas[0].geocodes == [("FIPS6", "027031"), ("FIPS6", "027075"), ("UGC", "MNZ020"), ("UGC", "MNZ021")]
     assert ("WMOHEADER", "") in info.parameters
     assert alert.note.startswith("Alert for Southern Cook")
@@ -507,7 +507,7 @@ PARAMETER_ENTITY = b"""<?xml version="1.0"?>
     (b"", "empty document"),
     (b"  \n\t", "empty document"),
     (None, "expected bytes"),
-    (b"<html><body>503 Service Unavailable</body></html>", "not a CAP alert"),
+    (b"<html><body>503 Service Unavailable</body></html>", "the feed returned HTML, not CAP"),
     (b"\x89PNG\r\n\x1a\n\x00\x00", "not well-formed XML"),
 ])
 def test_hostile_and_broken_inputs_raise_cap_error(data, message):
@@ -521,7 +521,9 @@ def test_size_limit_is_checked_before_parsing(monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("parser called")
 
-    monkeypatch.setattr(cap.safe_et, "fromstring", boom)
+    import defusedxml.ElementTree
+
+    monkeypatch.setattr(defusedxml.ElementTree, "fromstring", boom)
     with pytest.raises(CapError, match="too large"):
         cap.parse_document(b" " * (cap.MAX_BYTES + 1))
     with pytest.raises(CapError, match="too large"):

@@ -18,7 +18,7 @@ import peewee as pw
 import pytest
 
 from sensors.models import Device, Reading, Rollup
-from tests.helpers import need
+from tests.helpers import need, spare_port
 
 BROKER_HOST, BROKER_PORT = "127.0.0.1", 1883
 BROKER = f"mqtt://{BROKER_HOST}:{BROKER_PORT}"
@@ -355,11 +355,6 @@ def test_pubacks_go_out_in_the_order_the_messages_came(app):
     assert client.acks == [1, 2, 3, 4, 5, 6]  # batch 3 may not overtake batch 2
 
 
-def _spare_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _start_broker(port, tmp_path):
     """A Mosquitto of the test's own on ``port`` (loopback, anonymous, no persistence), up when it returns."""
@@ -389,7 +384,7 @@ def test_worker_is_back_within_seconds_of_a_broker_outage_without_a_storm(greenh
 
     _plot, device, token = greenhouse
     env, prefix = mqtt_env
-    port = _spare_port()
+    port = spare_port()
     broker = _start_broker(port, tmp_path)
     try:
         worker = workers(MQTT_URL=f"mqtt://127.0.0.1:{port}")

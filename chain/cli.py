@@ -1,4 +1,4 @@
-"""flask --app web chain deploy | anchor-now | verify CODE | rotate-key ORG_ID | status."""
+"""flask --app web chain deploy | anchor-now | verify CODE | rotate-key ORG_ID | status | accounts."""
 import json
 
 import click
@@ -81,3 +81,17 @@ def status_command():
     """The outbox, roots by state and the last error."""
     with db.database.connection_context():
         click.echo(json.dumps(service.status(), indent=2, default=str))
+
+
+@chain.command("accounts")
+@click.option("--toml", is_flag=True, help="Print Besu's accounts-allowlist line instead.")
+def accounts_command(toml):
+    """Every account that sends transactions (the admin and each organisation's key), for the account
+    allowlist of a permissioned network."""
+    with db.database.connection_context():
+        accounts = service.sending_accounts()
+    if toml:
+        click.echo("accounts-allowlist=[" + ",".join(f'"{address}"' for address, _who in accounts) + "]")
+    else:
+        for address, who in accounts:
+            click.echo(f"{address}  {who}")

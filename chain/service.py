@@ -203,6 +203,17 @@ def grant_all(contract, admin):
     return count
 
 
+def sending_accounts():
+    """[(address, who)] of every account that sends transactions: the admin (when CHAIN_ADMIN_KEY is set) and
+    each organisation's current key (made now for those that have none). A permissioned network's account
+    allowlist must hold them all."""
+    admin = admin_account()
+    accounts = [(admin.address, "admin")] if admin is not None else []
+    for organisation in Organisation.select().order_by(Organisation.id):
+        accounts.append((current_key(organisation.id).address, organisation.name))
+    return accounts
+
+
 def ensure_writer(contract, admin, address):
     """Grant WRITER to ``address`` (and, where gas costs something, fund it) unless it holds it."""
     if not contract.is_writer(address):

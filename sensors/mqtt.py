@@ -18,6 +18,11 @@ Delivery guarantees
   and MQTT 5 lets the worker bound the broker's in-flight window with Receive Maximum and the packet
   size with Maximum Packet Size.) The broker's own limits still apply: mosquitto keeps at most
   ``max_queued_messages`` (default 1000) per session, so size it for the longest outage you accept.
+* Several workers: with ``MQTT_SHARE_GROUP`` set, each worker subscribes as a member of that MQTT 5 shared
+  subscription (``$share/<group>/farms/+/devices/+/up``) and the broker gives each message to one of them.
+  Every worker needs its own ``MQTT_CLIENT_ID``: its persistent session holds the messages the broker
+  assigned to it, so a worker that is killed gets them again when it restarts (they are not moved to the
+  others meanwhile; the supervisor brings it back within seconds).
 * Manual acknowledgements: a message's PUBACK is sent only after what it carried is committed
   (its readings stored, or its rejection counted), and PUBACKs go out in the order the messages
   arrived, as MQTT requires (a batch's after its last message is done, and after the batches before it). A crash, ``kill -9`` or database outage before
@@ -40,7 +45,7 @@ one writer at a time).
 
 Settings (``app.config``, else the environment): MQTT_URL (``mqtt://user:pass@host:1883``;
 ``mqtts://`` for TLS), MQTT_CLIENT_ID, MQTT_TOPIC_PREFIX (prepended to every topic, e.g. ``"site-a/"``;
-default empty), MQTT_SESSION_EXPIRY (seconds), MQTT_PAYLOAD_TOKENS (on: every message carries its device's
+default empty), MQTT_SESSION_EXPIRY (seconds), MQTT_SHARE_GROUP (empty: a plain subscription), MQTT_PAYLOAD_TOKENS (on: every message carries its device's
 token, as it must on the embedded anonymous broker; off: a message may leave it out, because the broker
 authenticated the device and its ACL lets it publish only on its own topic: see ``sensors.broker``).
 """
@@ -214,7 +219,7 @@ class Worker:
 
     def __init__(self, app, url=None, client_id=None, topic_prefix=None, session_expiry=None,
                  batch_messages=BATCH_MESSAGES, batch_wait=BATCH_WAIT, receive_maximum=RECEIVE_MAXIMUM,
-                 publish_errors=True, threads=None):
+                 publish_errors=True, threads=None, share_group=None):
         self.app = app
         self.url = url or _setting(app, "MQTT_URL")
         self.client_id = client_id or _setting(app, "MQTT_CLIENT_ID")
@@ -229,7 +234,10 @@ class Worker:
         # Storing threads, each with its own database connection: on PostgreSQL one stores a batch while
         # another reads the next; SQLite has one writer at a time, so a second thread would only wait.
         self.threads = max(1, int(threads if threads is not None else (2 if is_postgres() else 1)))
-        self.subscription = self.prefix + SUBSCRIPTION
+        # Several workers share the device topics through an MQTT 5 shared subscription: the broker hands each
+        # message to one member of the group; each member keeps its own persistent session (its own client id).
+        group = _setting(app, "MQTT_SHARE_GROUP") if share_group is None else share_group
+        self.subscription = (f"$share/{group}/" if group else "") + self.prefix + SUBSCRIPTION
         self.max_bytes = int(_setting(app, "INGEST_MAX_BYTES"))
         # Tokens in payloads: required (the embedded anonymous broker), or optional once the broker itself
         # authenticates each device and lets it publish only on its own topic (MQTT_PAYLOAD_TOKENS off).

@@ -283,3 +283,66 @@ class Contract:
         assert not errors, (f"{method.upper()} {path} {status}: the response breaks its schema:\n"
                             + "\n".join(errors) + f"\nbody: {body}")
         return body
+
+
+# ---------------------------------------------------------------- a Mosquitto of the test's own
+
+MOSQUITTO = "/usr/sbin/mosquitto"
+DYNSEC_PLUGIN = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so"
+DEPLOY = Path(__file__).resolve().parents[1] / "docs" / "deploy"
+
+
+def spare_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def production_mosquitto_conf(tmp_path, port, admin_password="admin-password"):
+    """docs/deploy/mosquitto.conf with only the machine-specific parts moved into ``tmp_path``: the port, the
+    persistence directory, the log and the dynamic-security file (initialised with user admin). Returns its
+    path."""
+    import re
+    import shutil
+    import subprocess
+
+    for path in (MOSQUITTO, DYNSEC_PLUGIN):
+        need(Path(path).exists(), f"{path} is missing: apt-get install mosquitto")
+    need(shutil.which("mosquitto_ctrl"), "mosquitto_ctrl is missing: apt-get install mosquitto-clients")
+    state = tmp_path / "dynamic-security.json"
+    subprocess.run(["mosquitto_ctrl", "dynsec", "init", str(state), "admin", admin_password], check=True,
+                   capture_output=True, timeout=30)
+    text = (DEPLOY / "mosquitto.conf").read_text()
+    replaced = {r"^listener 1883$": f"listener {port} 127.0.0.1",
+                r"^persistence_location .*$": f"persistence_location {tmp_path}/",
+                r"^plugin_opt_config_file .*$": f"plugin_opt_config_file {state}",
+                r"^log_dest syslog$": f"log_dest file {tmp_path}/mosquitto.log"}
+    for pattern, line in replaced.items():
+        text, count = re.subn(pattern, line, text, flags=re.M)
+        assert count == 1, pattern
+    # Started as root, Mosquitto would become "mosquitto" and could not read the test's private directory.
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text("user root\n" + text)
+    return conf
+
+
+def start_mosquitto(conf, port):
+    """Mosquitto with ``conf``, listening on ``port`` when this returns (the process)."""
+    import socket
+    import subprocess
+    import time
+
+    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"Mosquitto did not start with {conf}:\n" + proc.stdout.read())
+            time.sleep(0.05)

@@ -52,6 +52,8 @@ _SETTINGS = {
     "MQTT_CLIENT_ID": ("gannong-ingest", str),
     "MQTT_TOPIC_PREFIX": ("", str),
     "MQTT_SESSION_EXPIRY": (7 * 24 * 3600, int),
+    # Several ingest workers: the name of their MQTT 5 shared subscription (each worker its own MQTT_CLIENT_ID).
+    "MQTT_SHARE_GROUP": ("", str),
     # On: every MQTT message carries its device's token (the embedded broker is anonymous, on loopback).
     # Off in production, where the broker authenticates each device (see MQTT_ADMIN_URL).
     "MQTT_PAYLOAD_TOKENS": (True, _bool),

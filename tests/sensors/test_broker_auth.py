@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sensors.models import Device, DeviceCredential, Reading
-from tests.helpers import csrf_token, login, need
+from tests.helpers import csrf_token, login, need, spare_port
 from web.db import Unavailable
 
 MOSQUITTO = "/usr/sbin/mosquitto"
@@ -24,11 +24,6 @@ ADMIN_PASSWORD = "admin-test-password"
 INGEST_PASSWORD = "ingest-test-password"
 
 
-def _spare_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
 def broker(tmp_path):
@@ -36,7 +31,7 @@ def broker(tmp_path):
     for path in (MOSQUITTO, PLUGIN):
         need(Path(path).exists(), f"{path} is missing: apt-get install mosquitto")
     need(shutil.which("mosquitto_ctrl"), "mosquitto_ctrl is missing: apt-get install mosquitto-clients")
-    port = _spare_port()
+    port = spare_port()
     state = tmp_path / "dynamic-security.json"
     subprocess.run(["mosquitto_ctrl", "dynsec", "init", str(state), "admin", ADMIN_PASSWORD], check=True,
                    capture_output=True, timeout=30)
@@ -198,7 +193,7 @@ def test_with_the_broker_away_no_token_is_issued_and_a_revocation_reaches_it_lat
     port = secured
     device, token = _device(app, world, "station-x")
     working = app.config["MQTT_ADMIN_URL"]
-    app.config["MQTT_ADMIN_URL"] = f"mqtt://admin:{ADMIN_PASSWORD}@127.0.0.1:{_spare_port()}"  # nobody there
+    app.config["MQTT_ADMIN_URL"] = f"mqtt://admin:{ADMIN_PASSWORD}@127.0.0.1:{spare_port()}"  # nobody there
 
     login(client, "farmer_a")
     page = client.post(f"/plots/{world.plot_a.id}/devices/new", data={

@@ -18,7 +18,7 @@ import peewee as pw
 import pytest
 
 from sensors.models import Device, Reading, Rollup
-from tests.helpers import need
+from tests.helpers import need, spare_port
 
 BROKER_HOST, BROKER_PORT = "127.0.0.1", 1883
 BROKER = f"mqtt://{BROKER_HOST}:{BROKER_PORT}"
@@ -355,11 +355,6 @@ def test_pubacks_go_out_in_the_order_the_messages_came(app):
     assert client.acks == [1, 2, 3, 4, 5, 6]  # batch 3 may not overtake batch 2
 
 
-def _spare_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _start_broker(port, tmp_path):
     """A Mosquitto of the test's own on ``port`` (loopback, anonymous, no persistence), up when it returns."""
@@ -389,7 +384,7 @@ def test_worker_is_back_within_seconds_of_a_broker_outage_without_a_storm(greenh
 
     _plot, device, token = greenhouse
     env, prefix = mqtt_env
-    port = _spare_port()
+    port = spare_port()
     broker = _start_broker(port, tmp_path)
     try:
         worker = workers(MQTT_URL=f"mqtt://127.0.0.1:{port}")
@@ -417,3 +412,50 @@ def test_worker_is_back_within_seconds_of_a_broker_outage_without_a_storm(greenh
     finally:
         broker.terminate()
         broker.wait(timeout=10)
+
+
+def test_three_shared_workers_store_every_reading_once_across_a_worker_kill(greenhouse, mqtt_env, workers):
+    """Three workers in one MQTT 5 shared subscription, each with its own persistent session; one is SIGKILLed
+    mid-stream and started again (as the supervisor does). Every reading is stored exactly once, and the
+    broker spread the messages over all three."""
+    from sensors.mqtt import Publisher
+
+    _plot, device, token = greenhouse
+    env, prefix = mqtt_env
+    group = f"ingest-{uuid.uuid4().hex[:8]}"
+    ids = [f"{env['MQTT_CLIENT_ID']}-{n}" for n in range(3)]
+    running = [workers(MQTT_SHARE_GROUP=group, MQTT_CLIENT_ID=client_id) for client_id in ids]
+    messages, per_message = 150, 60
+    base = int(time.time()) - 4 * 3600
+    values = [10 + (i % 300) / 10 for i in range(messages * per_message)]
+    killed = False
+    with Publisher(BROKER, topic_prefix=prefix) as publisher:
+        pending = []
+        for m in range(messages):
+            pack = senml_pack(device.uid, base + m * per_message, values[m * per_message:(m + 1) * per_message])
+            pending.append(publisher.publish(device.farm_id, device.uid, token, senml=pack, wait=False))
+            time.sleep(0.01)
+            if not killed and Reading.select().count() >= 1500:
+                running[1].kill()
+                killed = True
+        for info in pending:
+            info.wait_for_publish(10)
+            assert info.is_published()
+    assert killed, "the stream ended before the kill"
+    running[1] = workers(MQTT_SHARE_GROUP=group, MQTT_CLIENT_ID=ids[1])  # back, with its own session
+    wait_for(lambda: Reading.select().count() >= messages * per_message, "every reading", running[0])
+    time.sleep(1)  # redelivered messages, if any, arrive and must change nothing
+    for worker in running:
+        worker.stop()
+    assert Reading.select().count() == messages * per_message
+    doubled = (Reading.select(Reading.ts).group_by(Reading.metric, Reading.ts)
+               .having(pw.fn.COUNT(Reading.id) > 1).count())
+    assert doubled == 0
+    day = (Rollup.select(pw.fn.SUM(Rollup.count)).where((Rollup.device == device.id) & (Rollup.period == "day"))
+           .scalar())
+    assert day == messages * per_message  # rollups counted each reading once too
+    assert all(any("subscribed to $share/" in line for line in worker.lines) for worker in running)
+    stored_by = [sum(int(line.split(" readings stored")[0].rsplit(", ", 1)[-1]) for line in worker.lines
+                     if "MQTT ingest:" in line) for worker in running]
+    print(f"\nreadings stored by each worker (the restarted one after its restart): {stored_by}")
+    assert stored_by[0] > 0 and stored_by[2] > 0

@@ -135,3 +135,45 @@ def test_no_template_has_inline_script_the_policy_would_block():
                 or re.search(r'\sstyle\s*=', text) or "<style" in text:
             offenders.append(str(template.relative_to(ROOT)))
     assert not offenders
+
+
+def _app_with(app, **config):
+    """Another app process on the same database (as a second gunicorn worker would be), with ``config``."""
+    from web import create_app
+
+    return create_app({"DATABASE_URL": app.config["DATABASE_URL"], "DATA_DIR": app.config["DATA_DIR"],
+                       "SECRET_KEY": "test-secret", "TESTING": True, **config})
+
+
+def _redis_reachable():
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_with_redis_the_attempts_count_across_web_processes(app, world):
+    """Several gunicorn workers share the counts through Redis (the real one at 127.0.0.1:6379): attempts
+    spread over two processes still meet the limit."""
+    import uuid
+
+    from tests.helpers import need
+
+    need(_redis_reachable(), "Redis not reachable at 127.0.0.1:6379: apt-get install redis-server")
+    shared = {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0", "RATELIMIT_KEY_PREFIX": uuid.uuid4().hex}
+    first = _app_with(app, **shared).test_client()
+    assert [_attempt(first, "farmer_a", f"wrong-{n}").status_code for n in range(10)] == [401] * 10
+    second = _app_with(app, **shared).test_client()  # a fresh process: nothing counted in its memory
+    assert _attempt(second, "farmer_a", "wrong-again").status_code == 429
+
+
+def test_with_redis_down_sign_in_still_works_and_is_still_throttled(app, world):
+    """Redis away (restarting, say): sign-in neither fails with a 500 nor goes unthrottled; the process counts
+    on its own until Redis is back."""
+    down = _app_with(app, RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0").test_client()
+    assert _attempt(down, "farmer_b", PASSWORD).status_code == 302
+    answers = [_attempt(down, "farmer_a", f"wrong-{n}").status_code for n in range(11)]
+    assert answers == [401] * 10 + [429]

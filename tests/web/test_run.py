@@ -12,15 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import need
+from tests.helpers import need, spare_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _broker_reachable():
@@ -57,7 +52,7 @@ def test_a_killed_ingest_worker_is_restarted_and_readings_sent_meanwhile_are_sto
     run = uuid.uuid4().hex[:10]
     data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "MQTT_", "CHAIN_", "FLASK_"))}
-    env.update(DATA_DIR=str(data), PORT=str(_free_port()), CHAIN_PORT=str(_free_port()), SIMULATE="1",
+    env.update(DATA_DIR=str(data), PORT=str(spare_port()), CHAIN_PORT=str(spare_port()), SIMULATE="1",
                MQTT_CLIENT_ID=f"gannong-run-test-{run}", MQTT_TOPIC_PREFIX=f"run-{run}/",
                MQTT_SESSION_EXPIRY="120", PYTHONUNBUFFERED="1")
     out = open(tmp_path / "run.log", "w+")

@@ -10,7 +10,7 @@ DOMAIN = Domain(
     openapi=Path(__file__).resolve().parent / "openapi.yaml",
     blueprints=("sensors_api", "sensors"),
     commands=("mqtt-worker", "import-csv"),
-    jobs=("sensors.silent", "sensors.stuck", "sensors.retention", "sensors.daily_record"),
+    jobs=("sensors.silent", "sensors.stuck", "sensors.flat", "sensors.retention", "sensors.daily_record"),
 )
 
 

@@ -18,6 +18,10 @@ The shapes follow a plastic greenhouse in southern Jiangxi (local time UTC+8):
   (drip irrigation in the morning every one to three days);
 - soil temperature: a damped, lagged copy of the air's daily swing; soil EC rises as the
   soil dries and freshens after irrigation; soil pH is the red soil's 5.x, steady.
+
+A device named in ``LOOSE_PROBES`` has a soil moisture probe out of contact with the soil (the
+red clay shrank away from its rods): it reads about 18 % whatever the soil does, flickering
+by the converter's 0.1 % step, as a real detached capacitance probe does.
 """
 import datetime as dt
 import hashlib
@@ -35,6 +39,9 @@ PROFILES = {
     "greenhouse": ("air_temperature", "air_humidity", "co2", "light", "soil_moisture", "soil_temperature"),
     "soil": ("soil_moisture", "soil_temperature", "soil_ec", "soil_ph"),
 }
+
+# uid -> the value its detached soil moisture probe sits at (the demo's second orchard station).
+LOOSE_PROBES = {"demo-xf-orchard2-soil": 18.0}
 
 _MASK = (1 << 64) - 1
 
@@ -192,6 +199,8 @@ class Generator:
 
     def soil_moisture(self, seconds):
         """Exponential drying since the last irrigation, which lifts it by the day's gain."""
+        if self.uid in LOOSE_PROBES:  # out of contact: the converter's flicker around one value
+            return LOOSE_PROBES[self.uid] + 0.1 * (_unit(self.seed, 10, int(seconds) // 300) < 0.3)
         index, hour = self._local(seconds)
         low = self.soil_base - 5
         level, last_hours = None, None

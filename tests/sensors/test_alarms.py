@@ -50,7 +50,8 @@ def rule_of(plot, metric, comparison):
     return next(r for r in alarms.rules_for(plot.id) if r.metric == metric and r.comparison == comparison)
 
 
-def test_listeners_are_registered():
+def test_listeners_are_registered(app):
+    """Making the app registers them (sensors.init_app), whatever ran before."""
     from sensors import service
 
     assert alarms.evaluate in service.INGEST_LISTENERS

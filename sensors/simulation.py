@@ -15,7 +15,8 @@ The shapes follow a plastic greenhouse in southern Jiangxi (local time UTC+8):
   (photosynthesis), recovering when the vents open;
 - light: a half-sine between sunrise and sunset scaled by the day's cloud cover;
 - soil moisture: dries slowly (faster in the afternoon) and jumps at each irrigation
-  (drip irrigation in the morning every one to three days);
+  (drip irrigation in the morning every one to three days), with the daily ripple a capacitance
+  probe takes from the soil's temperature;
 - soil temperature: a damped, lagged copy of the air's daily swing; soil EC rises as the
   soil dries and freshens after irrigation; soil pH is the red soil's 5.x, steady.
 
@@ -217,6 +218,9 @@ class Generator:
             level, last_hours = self.soil_base, 14 * 24
         tau = 70.0 if self.greenhouse else 110.0
         value = low + (level - low) * math.exp(-last_hours / tau)
+        # A capacitance probe also reads the soil's temperature: a daily ripple of a few tenths, highest in
+        # the afternoon, so even weeks without water never read flat (a flat probe is a detached one).
+        value += 0.35 * math.sin(2 * math.pi * (hour - 9) / 24)
         return min(60.0, max(5.0, value + 0.15 * _noise(self.seed, 5, int(seconds))))
 
     def soil_temperature(self, seconds):

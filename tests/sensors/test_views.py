@@ -467,3 +467,43 @@ def test_greenhouse_charts_fit_a_phone(demo_server, phone):
     phone.find_element(By.ID, "sensors").location_once_scrolled_into_view
     ARTIFACTS.mkdir(exist_ok=True)
     phone.save_screenshot(str(ARTIFACTS / "21-plot-sensors.png"))
+
+
+@pytest.mark.browser
+def test_alarm_rules_fit_a_phone_and_pause_with_one_tap(demo_server, phone):
+    """farmer1 opens the navel-orange orchard's rules from the plot page on a 390 px phone: the crop's
+    defaults (soil moisture band, pH below 5.5) are listed with their buttons, nothing overflows, a tap
+    pauses a rule; the screenshots are kept in tests/artifacts/."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.helpers import ARTIFACTS
+
+    phone.get(demo_server + "/login")
+    phone.find_element(By.NAME, "username").send_keys("farmer1")
+    phone.find_element(By.NAME, "password").send_keys("demo-password")
+    phone.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    WebDriverWait(phone, 10).until(lambda d: d.current_url.endswith("/dashboard"))
+    phone.find_element(By.CSS_SELECTOR, ".list a").click()
+    WebDriverWait(phone, 10).until(lambda d: "/farms/" in d.current_url)
+    phone.find_element(By.PARTIAL_LINK_TEXT, "1号山地果园").click()
+    WebDriverWait(phone, 10).until(lambda d: "/plots/" in d.current_url)
+    phone.find_element(By.PARTIAL_LINK_TEXT, "报警规则").click()
+    WebDriverWait(phone, 10).until(lambda d: d.current_url.endswith("/alarm-rules"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    phone.save_screenshot(str(ARTIFACTS / "22-alarm-rules.png"))
+    assert phone.execute_script("return document.documentElement.scrollWidth") <= 390
+    rules = phone.find_elements(By.CSS_SELECTOR, "li.rule")
+    assert [r.find_element(By.TAG_NAME, "strong").text for r in rules] == ["土壤含水量 超出 15–35% 的范围",
+                                                                          "土壤pH 低于 5.5"]
+    assert "正在报警" in rules[1].text  # the red soil's pH is below 5.5 now
+    for button in phone.find_elements(By.CSS_SELECTOR, ".rule-actions .button"):
+        assert button.rect["height"] >= 44 and button.rect["x"] + button.rect["width"] <= 390, button.rect
+    rules[1].find_element(By.XPATH, ".//button[text()='暂停']").click()
+    WebDriverWait(phone, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: "已暂停" in d.find_element(By.CSS_SELECTOR, "li.rule:nth-child(2)").text)
+    phone.find_element(By.PARTIAL_LINK_TEXT, "添加规则").click()
+    WebDriverWait(phone, 10).until(lambda d: d.current_url.endswith("/alarm-rules/new"))
+    assert phone.execute_script("return document.documentElement.scrollWidth") <= 390
+    phone.save_screenshot(str(ARTIFACTS / "23-alarm-rule-form.png"))

@@ -162,6 +162,12 @@ def check_rule(data):
             errors["high"] = "give numbers low < high"
     elif not _is_number(data.get("threshold")):
         errors["threshold"] = "a number is required"
+    metric = METRICS.get(data.get("metric"))
+    if metric is not None:
+        used = ("low", "high") if comparison == "outside" else ("threshold",)
+        for name in used:
+            if name not in errors and _is_number(data.get(name)) and not metric.low <= data[name] <= metric.high:
+                errors[name] = f"{metric.name} is measured from {metric.low:g} to {metric.high:g}"
     if data.get("severity") not in RULE_SEVERITIES:
         errors["severity"] = "yellow, orange or red"
     if not isinstance(data.get("duration_seconds"), int) or not 0 <= data["duration_seconds"] <= 7 * 86400:

@@ -115,6 +115,8 @@ def test_api_refuses_bad_rules_with_422_and_stores_nothing(client, world, contra
     response = client.patch(f"{API}/alarm-rules/{rule.id}", headers=headers,
                             json={"comparison": "outside", "low": 5.0})  # "outside" needs high as well
     assert response.status_code == 422 and "high" in response.get_json()["error"]["fields"]
+    response = client.patch(f"{API}/alarm-rules/{rule.id}", headers=headers, json={"threshold": 20})
+    assert response.status_code == 422 and "threshold" in response.get_json()["error"]["fields"]  # pH 0..14
     assert client.patch(f"{API}/alarm-rules/{rule.id}", headers=headers, data="{",
                         content_type="application/json").status_code == 400
     assert AlarmRule.select().count() == before

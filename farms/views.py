@@ -42,7 +42,9 @@ def dashboard():
     farms = list(service.visible_farms(g.user).order_by(service.Farm.name).limit(50))
     logs = list(service.logs_query(g.user).limit(10))
     alerts = service.open_alerts(g.user, limit=20)
-    return render_template("farms/dashboard.html", farms=farms, logs=logs, alerts=alerts,
+    # Only those who may log on the alert's farm acknowledge it; the others see it read-only.
+    can_ack = {a.farm_id for a in alerts if service.access_to(g.user, a.farm) >= Access.LOG}
+    return render_template("farms/dashboard.html", farms=farms, logs=logs, alerts=alerts, can_ack=can_ack,
                            farm_invitations=service.farm_invitations_for(g.user),
                            org_invitations=service.organisation_invitations_for(g.user),
                            log_plots=service.plots_of_logs(logs), can_create=can_create_farm(g.user))

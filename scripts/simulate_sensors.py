@@ -39,8 +39,9 @@ sys.path.insert(0, str(ROOT))
 
 from sensors import simulation  # noqa: E402
 
+# uid: simulation profile (sensors/demo.py STATIONS)
 DEMO_STATIONS = {"demo-xf-greenhouse": "greenhouse", "demo-nf-greenhouse": "greenhouse",
-                 "demo-xf-orchard-soil": "soil"}  # uid: simulation profile (sensors/demo.py STATIONS)
+                 "demo-xf-orchard-soil": "soil", "demo-xf-orchard2-soil": "soil"}
 MAX_PACK = 10_000  # readings per request (the ingest limit)
 
 

@@ -10,7 +10,8 @@ DOMAIN = Domain(
     openapi=Path(__file__).resolve().parent / "openapi.yaml",
     blueprints=("sensors_api", "sensors"),
     commands=("mqtt-worker", "import-csv", "mqtt-broker"),
-    jobs=("sensors.silent", "sensors.stuck", "sensors.retention", "sensors.daily_record", "sensors.broker_sync"),
+    jobs=("sensors.silent", "sensors.stuck", "sensors.flat", "sensors.retention", "sensors.daily_record",
+          "sensors.broker_sync"),
 )
 
 

@@ -1,4 +1,4 @@
-"""Device health: faulty readings (an ingest listener), silent devices and stuck values (scheduled).
+"""Device health: faulty readings (an ingest listener), silent devices, stuck and flat values (scheduled).
 Part of the alarms; other packages use ``sensors.alarms``.
 """
 import datetime as dt
@@ -7,7 +7,7 @@ import logging
 import peewee as pw
 
 from farms import service as farms
-from sensors._rules import SOURCE, _label, _lower, _setting, _with_unit
+from sensors._rules import SOURCE, _label, _lower, _num, _setting, _with_unit
 from sensors.models import Device, Rollup
 from web.clock import from_utc_naive, utcnow
 
@@ -146,6 +146,8 @@ def check_stuck(now=None, hours=None):
         if (low == high and count >= 3 and first == start and last == end - dt.timedelta(hours=1)
                 and not _steady_is_normal(metric, low)):
             stuck.append((device_id, metric, low))
+    flat = _open_keys(":flat")  # a flat alert of the same reading says it already
+    stuck = [s for s in stuck if f"device:{s[0]}:{s[1]}:flat" not in flat]
     open_keys = _open_keys(":stuck")
     wanted = set()
     devices = {d.id: d for d in _with_plots(Device.select().where(Device.id.in_([s[0] for s in stuck] or [0])))}
@@ -177,3 +179,70 @@ def _as_datetime(value):
     if isinstance(value, str):
         return dt.datetime.fromisoformat(value)
     return value
+
+
+# How much a metric moves, at the least, over SENSOR_FLAT_HOURS when its probe is in contact with what it
+# measures (max - min, canonical unit). Soil in the field dries by day and takes up water after rain or
+# irrigation, its temperature follows the days, air and CO₂ never hold still for two days; a probe that
+# came loose (red clay shrinks away from the rods as it dries), lost its seal or froze its output shows
+# only the flicker of its converter (0.1 % VWC, 0.0625 °C). Metrics that may truly stay put for days
+# (pH, EC, rainfall, light at night, leaf wetness) are not judged.
+FLAT_TOLERANCE = {"soil_moisture": 0.5, "soil_temperature": 0.1, "air_temperature": 0.3, "air_humidity": 1.0,
+                  "co2": 10.0}
+FLAT_SATURATED = {"air_humidity": 98.0}  # days of fog or rain hold a humidity sensor at saturation
+FLAT_COVERAGE = 0.9  # the share of the window's hours that must hold readings
+
+
+def check_flat(now=None, hours=None):
+    """Raise a "flat" alert for each (active device, metric of FLAT_TOLERANCE) whose readings moved by no
+    more than the tolerance over the last ``hours`` (``SENSOR_FLAT_HOURS``); returns [(device id, metric)].
+
+    Judged on the complete hourly rollups of the window: readings in its first and last hour and in at
+    least ``FLAT_COVERAGE`` of its hours. It says more than a "stuck" alert of the same reading, which it
+    replaces (``check_stuck`` then leaves that reading to it). The alert clears once the readings move.
+    """
+    now = now or utcnow()
+    hours = int(hours or _setting("SENSOR_FLAT_HOURS", 48))
+    end = now.replace(minute=0, second=0, microsecond=0)
+    start = end - dt.timedelta(hours=hours)
+    rows = (Rollup.select(Rollup.device, Rollup.metric, pw.fn.MIN(Rollup.minimum), pw.fn.MAX(Rollup.maximum),
+                          pw.fn.COUNT(Rollup.id), pw.fn.MIN(Rollup.start), pw.fn.MAX(Rollup.start))
+            .join(Device).where((Device.active == True) & (Rollup.period == "hour")  # noqa: E712
+                                & Rollup.metric.in_(list(FLAT_TOLERANCE))
+                                & (Rollup.start >= start) & (Rollup.start < end))
+            .group_by(Rollup.device, Rollup.metric).tuples())
+    flat = []
+    for device_id, metric, low, high, filled, first, last in rows:
+        first, last = _as_datetime(first), _as_datetime(last)
+        if (high <= low + FLAT_TOLERANCE[metric] and filled >= FLAT_COVERAGE * hours and first == start
+                and last == end - dt.timedelta(hours=1) and low < FLAT_SATURATED.get(metric, float("inf"))):
+            flat.append((device_id, metric, low, high))
+    open_keys = _open_keys(":flat")
+    wanted = set()
+    devices = {d.id: d for d in _with_plots(Device.select().where(Device.id.in_([f[0] for f in flat] or [0])))}
+    for device_id, metric, low, high in flat:
+        device = devices[device_id]
+        key = f"device:{device_id}:{metric}:flat"
+        wanted.add(key)
+        if key in open_keys:
+            continue
+        band = f"{_num(low)}–{_with_unit(metric, high)}"
+        content = {lang: {
+            "title": (f"{device.plot.name}：{_label(metric, lang)}读数长时间不变" if lang == "zh"
+                      else f"{device.plot.name}: {_lower(_label(metric, lang))} reading flat"),
+            "message": (f"{device.name} 的{_label(metric, lang)}已连续 {hours} 小时只在 {band} 之间，"
+                        "传感器可能卡死、脱离土壤或损坏。" if lang == "zh"
+                        else f"{device.name} has reported {_lower(_label(metric, lang))} only between {band} "
+                             f"for {hours} hours; the sensor may be stuck, out of contact or broken."),
+            "advice": ["检查探头是否与土壤贴紧（红壤干裂会与探针脱开）、接线和防水是否完好；浇水后读数仍不动就需重新埋设或更换。"
+                       if lang == "zh" else
+                       "Check the probe is in firm contact with the soil (drying red clay shrinks away from the "
+                       "rods) and its cable and seal are sound; if watering does not move the reading, reinstall "
+                       "or replace it."],
+        } for lang in ("zh", "en")}
+        farms.raise_alert(device.farm_id, SOURCE, key, "yellow", content, plot_id=device.plot_id)
+        farms.clear_alerts(SOURCE, f"device:{device_id}:{metric}:stuck", device.farm_id)
+    for key, farm_id in open_keys.items():
+        if key not in wanted:
+            farms.clear_alerts(SOURCE, key, farm_id)
+    return [(d, m) for d, m, _low, _high in flat]

@@ -13,7 +13,7 @@ from farms import service as farms
 from sensors.metrics import METRICS, unit_label
 from sensors.models import AlarmRule, AlarmState
 from web.clock import utcnow
-from web.db import ValidationError, database
+from web.db import Conflict, ValidationError, database
 from web.permissions import Access, Denied
 
 log = logging.getLogger("sensors.alarms")  # one logger for the alarms, whichever part speaks
@@ -162,6 +162,12 @@ def check_rule(data):
             errors["high"] = "give numbers low < high"
     elif not _is_number(data.get("threshold")):
         errors["threshold"] = "a number is required"
+    metric = METRICS.get(data.get("metric"))
+    if metric is not None:
+        used = ("low", "high") if comparison == "outside" else ("threshold",)
+        for name in used:
+            if name not in errors and _is_number(data.get(name)) and not metric.low <= data[name] <= metric.high:
+                errors[name] = f"{metric.name} is measured from {metric.low:g} to {metric.high:g}"
     if data.get("severity") not in RULE_SEVERITIES:
         errors["severity"] = "yellow, orange or red"
     if not isinstance(data.get("duration_seconds"), int) or not 0 <= data["duration_seconds"] <= 7 * 86400:
@@ -217,13 +223,17 @@ def rules_for(plot_id):
     defaults = defaults_for(plot_id)
     if not defaults:
         return []
-    rows = [{"plot": plot_id, "metric": d.metric, "comparison": d.comparison, "threshold": d.threshold,
-             "low": d.low, "high": d.high, "duration_seconds": d.duration_seconds, "hysteresis": d.hysteresis,
-             "severity": d.severity, "advice_zh": d.advice_zh, "advice_en": d.advice_en, "origin": d.origin,
-             "enabled": True, "created_at": utcnow()} for d in defaults]
+    rows = [_default_row(plot_id, d) for d in defaults]
     # Two ingests may copy at once: (plot, origin) is unique, so the second copies nothing.
     AlarmRule.insert_many(rows).on_conflict_ignore().execute()
     return list(AlarmRule.select().where(AlarmRule.plot == plot_id).order_by(AlarmRule.id))
+
+
+def _default_row(plot_id, d):
+    return {"plot": plot_id, "metric": d.metric, "comparison": d.comparison, "threshold": d.threshold,
+            "low": d.low, "high": d.high, "duration_seconds": d.duration_seconds, "hysteresis": d.hysteresis,
+            "severity": d.severity, "advice_zh": d.advice_zh, "advice_en": d.advice_en, "origin": d.origin,
+            "enabled": True, "created_at": utcnow()}
 
 
 def plot_rules(user, plot_id):
@@ -262,11 +272,78 @@ def save_rule(user, plot_id, data, rule_id=None):
         for key, value in values.items():
             setattr(rule, key, value)
         rule.save()
-        devices = [s.device_id for s in AlarmState.select(AlarmState.device).where(AlarmState.rule == rule.id)]
-        AlarmState.delete().where(AlarmState.rule == rule.id).execute()
-        for device_id in devices:
-            farms.clear_alerts(SOURCE, rule_key(rule.id, device_id), plot.farm_id)
+        _forget(rule, plot.farm_id)
     return rule
+
+def get_rule(user, rule_id, need=Access.VIEW):
+    """A rule and its plot, for someone with ``need`` on the plot's farm (404 when they may not see it)."""
+    rule = AlarmRule.get_or_none(AlarmRule.id == rule_id)
+    if rule is None:
+        raise Denied(404, "rule not found")
+    plot = farms.get_plot(user, rule.plot_id, need)
+    return rule, plot
+
+
+def _forget(rule, farm_id):
+    """Drop a rule's evaluation states and clear its open alerts (it was changed, paused or deleted)."""
+    devices = [s.device_id for s in AlarmState.select(AlarmState.device).where(AlarmState.rule == rule.id)]
+    AlarmState.delete().where(AlarmState.rule == rule.id).execute()
+    for device_id in devices:
+        farms.clear_alerts(SOURCE, rule_key(rule.id, device_id), farm_id)
+
+
+def delete_rule(user, rule_id):
+    """Delete a rule (MANAGE on the farm); its open alerts are cleared.
+
+    A plot left with no rules at all would get its crop's defaults again on the next reading, so the
+    last rule of a plot that has defaults cannot be deleted: it is paused instead (Conflict says so).
+    """
+    rule, plot = get_rule(user, rule_id, Access.MANAGE)
+    with database.atomic():
+        others = AlarmRule.select().where((AlarmRule.plot == plot.id) & (AlarmRule.id != rule.id)).exists()
+        if not others and defaults_for(plot.id):
+            raise Conflict("This is the plot's last rule: the crop's defaults would come back in its place. "
+                           "Pause it instead.", {"enabled": "pause the rule instead"})
+        _forget(rule, plot.farm_id)
+        rule.delete_instance()
+    return plot
+
+
+def add_defaults(user, plot_id):
+    """Copy the crop's default rules that the plot lacks (MANAGE); returns the rules added.
+
+    A default rule already on the plot (by its origin, paused or changed) is left as the farmer set it."""
+    plot = farms.get_plot(user, plot_id, Access.MANAGE)
+    with database.atomic():
+        before = {r for (r,) in AlarmRule.select(AlarmRule.id).where(AlarmRule.plot == plot.id).tuples()}
+        rules_for(plot.id)  # a plot never used copies its defaults here
+        missing = missing_defaults(plot.id)
+        if missing:
+            AlarmRule.insert_many([_default_row(plot.id, d) for d in missing]).on_conflict_ignore().execute()
+        return [r for r in rules_for(plot.id) if r.id not in before]
+
+
+def missing_defaults(plot_id):
+    """The crop's default rules the plot does not hold (by origin): what "add the defaults" would add."""
+    have = {origin for (origin,) in AlarmRule.select(AlarmRule.origin)
+            .where((AlarmRule.plot == plot_id) & AlarmRule.origin.is_null(False)).tuples()}
+    return [d for d in defaults_for(plot_id) if d.origin not in have]
+
+
+def alarming_rules(rule_ids):
+    """The ids among ``rule_ids`` whose alarm is up on some device now."""
+    ids = list(rule_ids)
+    if not ids:
+        return set()
+    return {r for (r,) in AlarmState.select(AlarmState.rule).where(AlarmState.rule.in_(ids)
+                                                                    & (AlarmState.active == True))  # noqa: E712
+            .distinct().tuples()}
+
+
+def duration_text(seconds, lang):
+    """"6 小时" / "6 h"; "10 分钟" / "10 min"."""
+    return _duration_text(seconds, lang)
+
 
 def rule_key(rule_id, device_id):
     return f"rule:{rule_id}:device:{device_id}"

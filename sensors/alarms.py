@@ -11,11 +11,13 @@
   once the value is back inside by ``hysteresis``. Each (rule, device) keeps an ``AlarmState``.
 * **check_rejections(device, rows)**, the second listener: a device whose readings of one
   ingest were mostly refused as saturated or out of range gets a "faulty sensor" alert.
-* **Scheduled jobs**: silent devices, stuck values, raw-reading retention and the daily record.
+* **Scheduled jobs**: silent devices, stuck values (unchanged for ``SENSOR_STUCK_HOURS``), flat values
+  (moving no more than a probe's noise for ``SENSOR_FLAT_HOURS``: a soil probe out of contact),
+  raw-reading retention and the daily record.
 
 Alerts go through ``farms.service.raise_alert`` with source "sensor" and these keys:
 ``rule:{rule}:device:{device}``, ``device:{id}:faulty``, ``device:{id}:silent``,
-``device:{id}:{metric}:stuck``. Rule alarms are also queued for notification
+``device:{id}:{metric}:stuck``, ``device:{id}:{metric}:flat``. Rule alarms are also queued for notification
 (``farms.service.notify_alert``); device-health alerts only show on the dashboard.
 
 This module is the door: the parts are private submodules, along these sections: rules and
@@ -29,14 +31,17 @@ from sensors import service
 from sensors._daily import DAILY_CATCH_UP_DAYS, day_summary, local_day_bounds, record_notes, write_daily_record, \
     write_daily_records
 from sensors._evaluation import HORIZON, MAX_GAP, alarm_content, evaluate
-from sensors._health import STEADY_IS_NORMAL, check_rejections, check_silent, check_stuck, is_fault_reason
+from sensors._health import (FLAT_TOLERANCE, STEADY_IS_NORMAL, check_flat, check_rejections, check_silent, check_stuck,
+                             is_fault_reason)
 from sensors._rules import (COMPARISONS, DEFAULT_RULES_CSV, RULE_FIELDS, RULE_SEVERITIES, SOURCE, DefaultRule,
-                            breaches, check_rule, condition_text, crosses, default_rules, defaults_for, plot_profile,
-                            plot_rules, recovered, rule_key, rule_text, rules_for, save_rule)
+                            add_defaults, alarming_rules, breaches, check_rule, condition_text, crosses,
+                            default_rules, defaults_for, delete_rule, duration_text, get_rule, missing_defaults,
+                            plot_profile, plot_rules, recovered, rule_key, rule_text, rules_for, save_rule)
 from web.scheduler import register
 
 __all__ = ("COMPARISONS", "DAILY_CATCH_UP_DAYS", "DEFAULT_RULES_CSV", "HORIZON", "MAX_GAP", "RULE_FIELDS",
-           "RULE_SEVERITIES", "SOURCE", "STEADY_IS_NORMAL", "DefaultRule", "alarm_content", "breaches",
+           "RULE_SEVERITIES", "SOURCE", "STEADY_IS_NORMAL", "DefaultRule", "add_defaults", "alarm_content",
+           "alarming_rules", "check_flat", "delete_rule", "FLAT_TOLERANCE", "duration_text", "get_rule", "missing_defaults", "breaches",
            "check_rejections", "check_rule", "check_silent", "check_stuck", "condition_text", "crosses",
            "day_summary", "default_rules", "defaults_for", "evaluate", "init_app", "is_fault_reason",
            "local_day_bounds", "plot_profile", "plot_rules", "record_notes", "recovered", "rule_key", "rule_text",
@@ -65,6 +70,11 @@ def silent_job(app):
 @register("sensors.stuck", "cron", minute=7)
 def stuck_job(app):
     check_stuck(hours=app.config["SENSOR_STUCK_HOURS"])
+
+
+@register("sensors.flat", "cron", minute=9)
+def flat_job(app):
+    check_flat(hours=app.config["SENSOR_FLAT_HOURS"])
 
 
 @register("sensors.retention", "cron", hour=3, minute=30)

@@ -2,9 +2,12 @@
 
 The greenhouses of the 信丰 and 南丰 farms get an environment station (a sensor device; 南丰 gets
 its greenhouse plot first) with 30 days of simulated readings every 10 minutes
-(``sensors.simulation``), and farmer1's navel-orange orchard a soil station with 150 days of
-hourly readings (``STATIONS``), stored through the one ingest path, so the plot pages show latest
-readings and charts at once and the demo batch records the season's growing conditions. A later
+(``sensors.simulation``), and farmer1's navel-orange orchards a soil station each, with 150 and 10
+days of hourly readings (``STATIONS``), stored through the one ingest path, so the plot pages show latest
+readings and charts at once and the demo batch records the season's growing conditions. The alarms
+raise what the readings call for: the red soil's pH below the navel orange's 5.5 on both orchards (a
+live alarm of the crop's default rules), and the flat soil moisture of the second orchard's detached
+probe (``check_flat``, run at the end of the load as the hourly job would). A later
 load tops the readings up to its own "now"; ``scripts/simulate_sensors.py --demo`` keeps them
 coming live.
 """
@@ -12,6 +15,7 @@ import datetime as dt
 
 from farms import demo as farm_demo
 from farms import service as farms
+from sensors import alarms
 from sensors import service as sensors
 from sensors import simulation
 from sensors.models import Device, Reading
@@ -26,6 +30,8 @@ STATIONS = (
     (farm_demo.NANFENG, ("蜜橘育苗大棚", 2, "钢架大棚，南丰蜜橘无病毒容器苗繁育"), "greenhouse", "育苗大棚环境监测站",
      "demo-nf-greenhouse", 30, 600),
     (farm_demo.XINFENG, ("1号山地果园", None, ""), "soil", "1号果园土壤墒情站", "demo-xf-orchard-soil", 150, 3600),
+    # Its soil moisture probe is out of contact (simulation.LOOSE_PROBES): the flat-reading alert.
+    (farm_demo.XINFENG, ("2号山地果园", None, ""), "soil", "2号果园土壤墒情站", "demo-xf-orchard2-soil", 10, 3600),
 )
 
 
@@ -66,4 +72,4 @@ def load(now, users, summary):
             items = simulation.ingest_items(rows[first:first + SENSOR_CHUNK])
             result = sensors.ingest(device, None, items, now=now_utc)
             summary["readings"] += result.accepted
-
+    alarms.check_flat(now=now_utc)

@@ -15,9 +15,14 @@ The shapes follow a plastic greenhouse in southern Jiangxi (local time UTC+8):
   (photosynthesis), recovering when the vents open;
 - light: a half-sine between sunrise and sunset scaled by the day's cloud cover;
 - soil moisture: dries slowly (faster in the afternoon) and jumps at each irrigation
-  (drip irrigation in the morning every one to three days);
+  (drip irrigation in the morning every one to three days), with the daily ripple a capacitance
+  probe takes from the soil's temperature;
 - soil temperature: a damped, lagged copy of the air's daily swing; soil EC rises as the
   soil dries and freshens after irrigation; soil pH is the red soil's 5.x, steady.
+
+A device named in ``LOOSE_PROBES`` has a soil moisture probe out of contact with the soil (the
+red clay shrank away from its rods): it reads about 18 % whatever the soil does, flickering
+by the converter's 0.1 % step, as a real detached capacitance probe does.
 """
 import datetime as dt
 import hashlib
@@ -35,6 +40,9 @@ PROFILES = {
     "greenhouse": ("air_temperature", "air_humidity", "co2", "light", "soil_moisture", "soil_temperature"),
     "soil": ("soil_moisture", "soil_temperature", "soil_ec", "soil_ph"),
 }
+
+# uid -> the value its detached soil moisture probe sits at (the demo's second orchard station).
+LOOSE_PROBES = {"demo-xf-orchard2-soil": 18.0}
 
 _MASK = (1 << 64) - 1
 
@@ -192,6 +200,8 @@ class Generator:
 
     def soil_moisture(self, seconds):
         """Exponential drying since the last irrigation, which lifts it by the day's gain."""
+        if self.uid in LOOSE_PROBES:  # out of contact: the converter's flicker around one value
+            return LOOSE_PROBES[self.uid] + 0.1 * (_unit(self.seed, 10, int(seconds) // 300) < 0.3)
         index, hour = self._local(seconds)
         low = self.soil_base - 5
         level, last_hours = None, None
@@ -208,6 +218,9 @@ class Generator:
             level, last_hours = self.soil_base, 14 * 24
         tau = 70.0 if self.greenhouse else 110.0
         value = low + (level - low) * math.exp(-last_hours / tau)
+        # A capacitance probe also reads the soil's temperature: a daily ripple of a few tenths, highest in
+        # the afternoon, so even weeks without water never read flat (a flat probe is a detached one).
+        value += 0.35 * math.sin(2 * math.pi * (hour - 9) / 24)
         return min(60.0, max(5.0, value + 0.15 * _noise(self.seed, 5, int(seconds))))
 
     def soil_temperature(self, seconds):

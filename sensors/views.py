@@ -1,5 +1,6 @@
 """Sensor pages: devices of a farm or plot, adding one (its token shown once), rotating and
-revoking tokens, importing a logger's CSV file, and the sensors section of the plot page.
+revoking tokens, importing a logger's CSV file, a plot's alarm rules, and the sensors section of
+the plot page.
 
 The plot page belongs to farms; it renders this package's section through the
 ``sensors_section`` function that ``_context`` puts into every template, so farms never
@@ -12,15 +13,17 @@ import time
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from markupsafe import Markup
 
 from farms import service as farms
-from sensors import csv_import, service
+from sensors import alarms, csv_import, service
 from sensors.charts import RANGES, line_chart, window
-from sensors.forms import DEFAULT_METRICS, DeviceForm, column_ref, csv_columns, csv_form, metric_label, unit_label
+from sensors.forms import (DEFAULT_METRICS, SEVERITY_LABELS, AlarmRuleForm, DeviceForm, column_ref, csv_columns, csv_form,
+                           metric_label, rule_values, unit_label)
 from sensors.metrics import METRICS
 from web.clock import utcnow
 from web.db import Conflict, Unavailable, ValidationError
@@ -121,8 +124,8 @@ def plot_section(plot, access=None):
     now = utcnow()
     range_ = _range_from_request()
     devices = service.devices_on(plot.id)
-    alerts = [a for a in farms.open_alerts(user, farm=plot.farm_id)
-              if a.source == "sensor" and a.plot_id in (None, plot.id)]
+    # The plot's sensor alerts beside the farm's weather warnings (those name no plot).
+    alerts = [a for a in farms.open_alerts(user, farm=plot.farm_id) if a.plot_id in (None, plot.id)]
     if not devices and not alerts and access < Access.MANAGE:
         return ""
     shown = [{"device": d, "latest": _latest(d, now), "charts": _charts(d, range_, now)} for d in devices]
@@ -335,3 +338,108 @@ def import_report(device_id, token):
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="import-{device.uid}.csv"'
     return response
+
+
+# ---------------------------------------------------------------- alarm rules
+
+
+def _lang():
+    return "zh" if str(get_locale() or "zh").startswith("zh") else "en"
+
+
+def _rule_rows(rules):
+    """What the rules page shows of each rule, in the visitor's language."""
+    lang = _lang()
+    up = alarms.alarming_rules(r.id for r in rules)
+    return [{"rule": r, "label": metric_label(r.metric), "condition": alarms.condition_text(r, lang),
+             "duration": alarms.duration_text(r.duration_seconds, lang) if r.duration_seconds else None,
+             "hysteresis": f"{r.hysteresis:g}" if r.hysteresis else None, "unit": _unit_of(r.metric),
+             "severity": SEVERITY_LABELS.get(r.severity, r.severity), "alarming": r.id in up,
+             "advice": r.advice_zh if lang == "zh" else (r.advice_en or r.advice_zh)} for r in rules]
+
+
+@bp.get("/plots/<int:plot_id>/alarm-rules")
+def alarm_rules(plot_id):
+    plot = farms.get_plot(g.user, plot_id)
+    access = farms.access_to(g.user, plot.farm)
+    rules = alarms.plot_rules(g.user, plot.id)
+    missing = alarms.missing_defaults(plot.id) if access >= Access.MANAGE else []
+    lang = _lang()
+    return render_template("sensors/alarm_rules.html", plot=plot, farm=plot.farm, rows=_rule_rows(rules),
+                           missing=[{"label": metric_label(d.metric), "condition": alarms.condition_text(d, lang)}
+                                    for d in missing],
+                           devices=service.devices_on(plot.id), access=access, Access=Access)
+
+
+def _rule_form_page(form, plot, rule):
+    return render_template("sensors/alarm_rule_form.html", form=form, plot=plot, farm=plot.farm, rule=rule), \
+        422 if form.errors else 200
+
+
+def _save_rule_form(form, plot, rule=None):
+    """Validate the posted rule form and save it; returns the redirect, or None to show it again."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        alarms.save_rule(g.user, plot.id, rule_values(form.data), rule_id=rule.id if rule else None)
+    except ValidationError as e:
+        apply_errors(form, e, aliases={"duration_seconds": "duration_minutes"})
+        return None
+    flash(_("The alarm rule is saved.") if rule else _("The alarm rule is added."), "info")
+    return redirect(url_for("sensors.alarm_rules", plot_id=plot.id))
+
+
+@bp.route("/plots/<int:plot_id>/alarm-rules/new", methods=["GET", "POST"])
+def alarm_rule_new(plot_id):
+    plot = farms.get_plot(g.user, plot_id, Access.MANAGE)
+    devices = service.devices_on(plot.id)
+    metric = next((m for d in devices for m in d.metric_names if m in METRICS), "soil_moisture")
+    form = AlarmRuleForm() if request.method == "POST" else AlarmRuleForm(data={
+        "metric": request.args.get("metric") if request.args.get("metric") in METRICS else metric,
+        "comparison": "<", "duration_minutes": 30, "hysteresis": 0, "severity": "yellow", "enabled": True})
+    return _save_rule_form(form, plot) or _rule_form_page(form, plot, None)
+
+
+@bp.route("/alarm-rules/<int:rule_id>/edit", methods=["GET", "POST"])
+def alarm_rule_edit(rule_id):
+    rule, plot = alarms.get_rule(g.user, rule_id, Access.MANAGE)
+    if request.method == "POST":
+        form = AlarmRuleForm()
+    else:
+        form = AlarmRuleForm(obj=rule, data={"duration_minutes": rule.duration_seconds // 60})
+    return _save_rule_form(form, plot, rule) or _rule_form_page(form, plot, rule)
+
+
+@bp.post("/plots/<int:plot_id>/alarm-rules/defaults")
+def alarm_rules_defaults(plot_id):
+    added = alarms.add_defaults(g.user, plot_id)
+    if added:
+        flash(ngettext("%(num)d default rule of the crop is added.", "%(num)d default rules of the crop are added.",
+                       len(added)), "info")
+    else:
+        flash(_("The plot already has all the default rules of its crop."), "info")
+    return redirect(url_for("sensors.alarm_rules", plot_id=plot_id))
+
+
+@bp.post("/alarm-rules/<int:rule_id>/toggle")
+def alarm_rule_toggle(rule_id):
+    rule, plot = alarms.get_rule(g.user, rule_id, Access.MANAGE)
+    rule = alarms.save_rule(g.user, plot.id, {"enabled": not rule.enabled}, rule_id=rule.id)
+    flash(_("The rule is active again.") if rule.enabled else
+          _("The rule is paused: it raises no alarm until you resume it."), "info")
+    return redirect(url_for("sensors.alarm_rules", plot_id=plot.id) + f"#rule-{rule.id}")
+
+
+@bp.route("/alarm-rules/<int:rule_id>/delete", methods=["GET", "POST"])
+def alarm_rule_delete(rule_id):
+    rule, plot = alarms.get_rule(g.user, rule_id, Access.MANAGE)
+    if request.method == "POST":
+        try:
+            alarms.delete_rule(g.user, rule.id)
+        except Conflict:
+            flash(_("This is the plot's last rule: the crop's defaults would come back in its place. "
+                    "Pause it instead."), "error")
+            return redirect(url_for("sensors.alarm_rules", plot_id=plot.id) + f"#rule-{rule.id}")
+        flash(_("The alarm rule is deleted."), "info")
+        return redirect(url_for("sensors.alarm_rules", plot_id=plot.id))
+    return render_template("sensors/alarm_rule_delete.html", row=_rule_rows([rule])[0], plot=plot, farm=plot.farm)

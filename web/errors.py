@@ -37,7 +37,9 @@ def _page_message(status):
     }.get(status, _("Something went wrong on our side. Please try again."))
 
 
-def respond(status, code, message, fields=None):
+def respond(status, code, message, fields=None, show_detail=True):
+    """The JSON error body under /api/, else a page in the visitor's language: ``show_detail=False``
+    keeps an internal (English) message off the page, where the translated summary says it all."""
     if _wants_json():
         return jsonify(error_body(code, message, fields)), status
     if status == 401:
@@ -45,7 +47,7 @@ def respond(status, code, message, fields=None):
 
         return redirect(url_for("accounts.login", next=request.full_path))
     return render_template("errors/error.html", status=status,
-                           message=_page_message(status), detail=message if status < 500 else None,
+                           message=_page_message(status), detail=message if status < 500 and show_detail else None,
                            fields=fields), status
 
 
@@ -81,7 +83,7 @@ def init_app(app):
 
     @app.errorhandler(Denied)
     def _denied(e):
-        return respond(e.status, CODES[e.status], e.message)
+        return respond(e.status, CODES[e.status], e.message, show_detail=False)
 
     @app.errorhandler(CSRFError)
     def _csrf(e):
@@ -90,7 +92,9 @@ def init_app(app):
 
     @app.errorhandler(HTTPException)
     def _http(e):
-        return respond(e.code, CODES.get(e.code, "error"), e.description or e.name)
+        # werkzeug's own descriptions are English; one given with abort() is ours, already translated
+        own = e.description and e.description != type(e).description
+        return respond(e.code, CODES.get(e.code, "error"), e.description or e.name, show_detail=bool(own))
 
     @app.errorhandler(IntegrityError)
     def _integrity(e):

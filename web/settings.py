@@ -63,6 +63,8 @@ _SETTINGS = {
     # Sensor alarms: a device is silent after N minutes without readings; a value is stuck after N hours unchanged.
     "SENSOR_SILENT_MINUTES": (30, int),
     "SENSOR_STUCK_HOURS": (6, int),
+    # ... and flat (changing by no more than a probe's own noise) after N hours.
+    "SENSOR_FLAT_HOURS": (48, int),
     # Origin printed in QR codes (GS1 Digital Link); consumers' phones open it.
     "PUBLIC_BASE_URL": ("http://127.0.0.1:5000", str),
     # Chain: the node's JSON-RPC URL (empty: events are sealed and wait, "pending"), the registry's address

@@ -50,7 +50,8 @@ def rule_of(plot, metric, comparison):
     return next(r for r in alarms.rules_for(plot.id) if r.metric == metric and r.comparison == comparison)
 
 
-def test_listeners_are_registered():
+def test_listeners_are_registered(app):
+    """Making the app registers them (sensors.init_app), whatever ran before."""
     from sensors import service
 
     assert alarms.evaluate in service.INGEST_LISTENERS
@@ -158,12 +159,13 @@ def test_greenhouse_cold_and_disabled_rules(client, world, greenhouse):
 def test_citrus_default_soil_moisture_band_for_a_navel_orange_plot(app, client, world):
     from sensors import service
 
-    [rule] = alarms.rules_for(world.plot_a.id)  # an orchard with a navel orange planting
+    rule, ph = alarms.rules_for(world.plot_a.id)  # an orchard with a navel orange planting
     assert (rule.metric, rule.comparison, rule.low, rule.high) == ("soil_moisture", "outside", 15, 35)
     assert (rule.duration_seconds, rule.severity, rule.enabled) == (6 * 3600, "yellow", True)
     assert rule.origin.startswith("default:navel_orange:")
-    assert [r.id for r in alarms.rules_for(world.plot_a.id)] == [rule.id]  # copied once
-    assert AlarmRule.select().count() == 1
+    assert (ph.metric, ph.comparison, ph.threshold, ph.duration_seconds) == ("soil_ph", "<", 5.5, 12 * 3600)
+    assert [r.id for r in alarms.rules_for(world.plot_a.id)] == [rule.id, ph.id]  # copied once
+    assert AlarmRule.select().count() == 2
 
     # A farmer edits the copy; it stays edited.
     with app.test_request_context():

@@ -224,7 +224,7 @@ def test_unknown_range_falls_back_to_24_hours(client, greenhouse):
     assert 'range=24h#sensors" class="on"' in body
 
 
-def test_plot_page_lists_the_plots_open_sensor_alerts(client, greenhouse, world):
+def test_plot_page_lists_the_plots_open_sensor_alerts_beside_the_farms_weather_warnings(client, greenhouse, world):
     from farms import service as farms
 
     plot, device, _token = greenhouse
@@ -239,7 +239,7 @@ def test_plot_page_lists_the_plots_open_sensor_alerts(client, greenhouse, world)
     body = client.get(f"/plots/{plot.id}").get_data(as_text=True)
     section = sensors_of(body)
     assert "棚温过高" in section and f'action="/alerts/{alert.id}/ack"' in section
-    assert "别的地块的告警" not in section and "暴雨红色预警" not in section
+    assert "别的地块的告警" not in section and "暴雨红色预警" in section  # a warning names the farm, not a plot
     ack = client.post(f"/alerts/{alert.id}/ack", data={"csrf_token": csrf_token(client, f"/plots/{plot.id}")})
     assert ack.status_code == 302
     body = client.get(f"/plots/{plot.id}").get_data(as_text=True)
@@ -369,14 +369,14 @@ def test_csv_import_page_any_time_zone_a_headerless_file_by_number_and_the_full_
 
 
 def test_demo_load_puts_stations_with_a_month_of_readings_in_both_greenhouses(app):
-    from farms.models import Farm, Plot
+    from farms.models import Alert, Farm, Plot
     from web import demo
     from web.clock import local_zone
 
     now = dt.datetime.now(local_zone()).replace(second=0, microsecond=0)
     with app.app_context():
         summary = demo.load(now=now)
-        assert summary["devices"] == 3 and summary["readings"] > 2 * 25_000 + 4 * 24 * 149
+        assert summary["devices"] == 4 and summary["readings"] > 2 * 25_000 + 4 * 24 * 149 + 4 * 24 * 9
         for county in ("360722", "361023"):  # 信丰县, 南丰县
             farm = Farm.get(Farm.county == county)
             devices = list(Device.select().join(Plot).where((Device.farm == farm) & (Plot.kind == "greenhouse")))
@@ -390,10 +390,20 @@ def test_demo_load_puts_stations_with_a_month_of_readings_in_both_greenhouses(ap
         again = demo.load(now=now)
         assert not again["devices"] and not again["readings"]
         later = demo.load(now=now + dt.timedelta(hours=1))
-        # topped up: an hour of readings every 10 minutes in the greenhouses, one in the orchard
-        assert later["readings"] == 2 * 6 * 6 + 4
+        # topped up: an hour of readings every 10 minutes in the greenhouses, one in each orchard
+        assert later["readings"] == 2 * 6 * 6 + 4 + 4
+        # The alarms are live: the red soil's pH under the navel orange's default 5.5 in both orchards,
+        # and the second orchard's detached soil moisture probe reading flat.
+        alerts = {(a.plot.name, a.source_key.split(":")[-1] if a.source_key.startswith("device:") else "rule")
+                  for a in Alert.select().join(Plot, on=(Alert.plot == Plot.id))
+                  .where((Alert.source == "sensor") & Alert.cleared_at.is_null())}
+        assert {("1号山地果园", "rule"), ("2号山地果园", "rule"), ("2号山地果园", "flat")} <= alerts, alerts
+        assert ("1号山地果园", "flat") not in alerts
 
     client = app.test_client()
+    login(client, "farmer1", demo.PASSWORD)
+    body = client.get("/dashboard").get_data(as_text=True)
+    assert "土壤pH过低" in body and "土壤含水量读数长时间不变" in body
     login(client, "farmer2", demo.PASSWORD)
     with app.app_context():
         plot = Plot.get((Plot.farm == Farm.get(Farm.county == "361023")) & (Plot.kind == "greenhouse"))
@@ -457,3 +467,43 @@ def test_greenhouse_charts_fit_a_phone(demo_server, phone):
     phone.find_element(By.ID, "sensors").location_once_scrolled_into_view
     ARTIFACTS.mkdir(exist_ok=True)
     phone.save_screenshot(str(ARTIFACTS / "21-plot-sensors.png"))
+
+
+@pytest.mark.browser
+def test_alarm_rules_fit_a_phone_and_pause_with_one_tap(demo_server, phone):
+    """farmer1 opens the navel-orange orchard's rules from the plot page on a 390 px phone: the crop's
+    defaults (soil moisture band, pH below 5.5) are listed with their buttons, nothing overflows, a tap
+    pauses a rule; the screenshots are kept in tests/artifacts/."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.helpers import ARTIFACTS
+
+    phone.get(demo_server + "/login")
+    phone.find_element(By.NAME, "username").send_keys("farmer1")
+    phone.find_element(By.NAME, "password").send_keys("demo-password")
+    phone.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    WebDriverWait(phone, 10).until(lambda d: d.current_url.endswith("/dashboard"))
+    phone.find_element(By.CSS_SELECTOR, ".list a").click()
+    WebDriverWait(phone, 10).until(lambda d: "/farms/" in d.current_url)
+    phone.find_element(By.PARTIAL_LINK_TEXT, "1号山地果园").click()
+    WebDriverWait(phone, 10).until(lambda d: "/plots/" in d.current_url)
+    phone.find_element(By.PARTIAL_LINK_TEXT, "报警规则").click()
+    WebDriverWait(phone, 10).until(lambda d: d.current_url.endswith("/alarm-rules"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    phone.save_screenshot(str(ARTIFACTS / "22-alarm-rules.png"))
+    assert phone.execute_script("return document.documentElement.scrollWidth") <= 390
+    rules = phone.find_elements(By.CSS_SELECTOR, "li.rule")
+    assert [r.find_element(By.TAG_NAME, "strong").text for r in rules] == ["土壤含水量 超出 15–35% 的范围",
+                                                                          "土壤pH 低于 5.5"]
+    assert "正在报警" in rules[1].text  # the red soil's pH is below 5.5 now
+    for button in phone.find_elements(By.CSS_SELECTOR, ".rule-actions .button"):
+        assert button.rect["height"] >= 44 and button.rect["x"] + button.rect["width"] <= 390, button.rect
+    rules[1].find_element(By.XPATH, ".//button[text()='暂停']").click()
+    WebDriverWait(phone, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: "已暂停" in d.find_element(By.CSS_SELECTOR, "li.rule:nth-child(2)").text)
+    phone.find_element(By.PARTIAL_LINK_TEXT, "添加规则").click()
+    WebDriverWait(phone, 10).until(lambda d: d.current_url.endswith("/alarm-rules/new"))
+    assert phone.execute_script("return document.documentElement.scrollWidth") <= 390
+    phone.save_screenshot(str(ARTIFACTS / "23-alarm-rule-form.png"))

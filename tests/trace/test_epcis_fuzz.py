@@ -124,7 +124,8 @@ def mutated(draw, valid):
         if operation == "field":  # one field of one event at a time: the others stay valid
             event = draw(st.integers(min_value=0, max_value=2))
             field, pool = draw(st.sampled_from(list(FIELDS.items())))
-            target = doc.get("epcisBody", {}).get("eventList") if isinstance(doc.get("epcisBody"), dict) else None
+            body = doc.get("epcisBody") if isinstance(doc, dict) else None
+            target = body.get("eventList") if isinstance(body, dict) else None
             if isinstance(target, list) and len(target) > event and isinstance(target[event], dict):
                 target = target[event]
                 *parents, last = field

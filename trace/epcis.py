@@ -633,7 +633,7 @@ def _given_content(data):
     if isinstance(when, dt.datetime):
         content["eventTime"] = when.replace(microsecond=0)  # stored to the second
     for field, name in _COMPARED[2:]:
-        if data.get(name) is not None:
+        if data.get(name) not in (None, ""):  # empty notes are not stored
             content[field] = data[name]
     if "items" in data:
         content["inspection"] = _inspection_content(data.get("passed"), data["items"])

@@ -171,11 +171,13 @@ def test_a_resend_with_other_content_is_a_conflict_naming_what_differs(app, jour
     assert response.status_code == 409
     error = response.json["error"]
     assert error["code"] == "conflict"
-    assert "bizStep, quantity differ from the event already recorded under this eventID" in error["message"]
-    assert error["fields"] == {
-        "eventList[0].eventID": "bizStep, quantity differ from the event already recorded under this eventID."}
+    # The API speaks Chinese first: "bizStep, quantity differ from the event already recorded under this eventID".
+    assert error["message"].startswith("eventList[0]：bizStep, quantity 与此 eventID（'ni:///sha-256;")
+    assert "下已记录的事件不同" in error["message"]
+    assert error["fields"] == {"eventList[0].eventID": "bizStep, quantity 与此 eventID 下已记录的事件不同。"}
     later = dict(first, eventTime=journey.at(0, 6).isoformat())
-    assert "eventTime differ" in post(document(later)).json["error"]["message"]
+    assert post(document(later)).json["error"]["fields"] == {
+        "eventList[0].eventID": "eventTime 与此 eventID 下已记录的事件不同。"}
     rows = Event.select().where(Event.batch == shipped.id)
     assert [r.biz_step for r in rows.order_by(Event.id)] == ["commissioning", "shipping", "receiving"]
 
@@ -187,7 +189,7 @@ def test_one_eventid_twice_in_a_document_with_other_content_stores_nothing(app, 
     clash = dict(storing, **{"example:receivingDock": "4号月台", "gx:place": "二号冷库"})
     response = post(document(first, storing, clash))
     assert response.status_code == 409
-    assert response.json["error"]["message"].startswith("eventList[2]: place differ")
+    assert response.json["error"]["fields"] == {"eventList[2].eventID": "place 与此 eventID 下已记录的事件不同。"}
     assert Event.select().where(Event.batch == shipped.id).count() == 2
 
 
@@ -204,7 +206,7 @@ def test_a_resent_inspection_with_other_results_is_a_conflict(app, world, journe
         worse = dict(event, **{"gx:inspection": {"passed": True, "items": [
             {"name": "吡虫啉", "result": 1.5, "limit": 1, "unit": "mg/kg"}]}})
         from web.db import Conflict
-        with pytest.raises(Conflict, match="inspection differ"):
+        with pytest.raises(Conflict, match="inspection 与此 eventID"):
             epcis.import_document(world.inspector, document(worse))
 
 

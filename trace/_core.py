@@ -65,6 +65,8 @@ def find_by_link(link):
     """The batch a parsed Digital Link names, or None."""
     if link.batch_code:
         return Batch.get_or_none(Batch.code == link.batch_code)
+    if link.gtin is None or link.lot is None:
+        return None  # a GTIN names a product; with a lot, a batch
     return Batch.get_or_none((Batch.gtin == link.gtin) & (Batch.lot_number == link.lot))
 
 

@@ -29,9 +29,9 @@ from jsonschema import Draft7Validator
 
 from trace import digital_link
 from trace import service as trace
-from trace.models import Event
+from trace.models import Batch, Event
 from web.accounts.models import Organisation
-from web.db import ValidationError, database
+from web.db import Conflict, ValidationError, database
 from web.clock import local_zone
 from web.permissions import Denied
 
@@ -88,6 +88,10 @@ _LEGACY_CBV = re.compile(r"^(urn:epcglobal:cbv:|https?://ns\.gs1\.org/cbv/)")
 _ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$")
 _RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
+# Date-times this service represents: a day inside Python's years 1 to 9999 at both ends, so that
+# any offset (less than a day) moves them to another representable time.
+_EARLIEST = dt.datetime(1, 1, 2, tzinfo=dt.timezone.utc)
+_LATEST = dt.datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=dt.timezone.utc)
 _ORG_URI = re.compile(r"^urn:gannong:org:([1-9][0-9]{0,17})$")
 _EVENT_PATH = re.compile(r"^eventList\[(\d+)\]")
 # record_event's field names -> the EPCIS field they come from.
@@ -159,9 +163,15 @@ def _time_problem(value):
     date, clock, fraction, offset = match.groups()
     offset = "+00:00" if offset in ("Z", "z") else offset
     try:
-        dt.datetime.fromisoformat(f"{date}T{clock}{(fraction or '')[:7]}{offset}")
+        parsed = dt.datetime.fromisoformat(f"{date}T{clock}{(fraction or '')[:7]}{offset}")
+        in_utc = parsed.astimezone(dt.timezone.utc)
     except ValueError as e:
         return f"{_show(value)} is not a valid date-time ({e})"
+    except OverflowError:
+        in_utc = None  # e.g. 9999-12-31T23:59:59-14:00 is past the year 9999 in UTC
+    if in_utc is None or not _EARLIEST <= in_utc <= _LATEST:
+        return (f"{_show(value)} is outside the range of date-times this service can represent "
+                f"({_EARLIEST.date().isoformat()} to {_LATEST.date().isoformat()} in UTC)")
     return None
 
 
@@ -424,21 +434,34 @@ def export_document(batch):
 
 
 def _batch_named(user, identifier):
-    """(batch, None) for a Digital Link of one of our batches the user may see, else (None, problem).
+    """(batch, None) for a GS1 identifier of one of our batches the user may see, else (None, problem).
+
+    Any equivalent GS1 form names the batch (``digital_link.parse_identifier``): its Digital Link
+    under PUBLIC_BASE_URL or on any other domain such as the GS1 resolver id.gs1.org, an LGTIN
+    URN, GTIN-8/12/13 for the GTIN-14, percent-encoded lots. A ``/t/`` link is this service's own
+    key: it names a batch only under PUBLIC_BASE_URL. An SGTIN (GTIN and serial, no lot) names
+    the batch when exactly one batch the user sees carries that GTIN.
 
     A batch the user may not see is reported exactly like an unknown one, so that
     an import cannot be used to learn which batches exist."""
     if not isinstance(identifier, str):
-        return None, f"{_show(identifier)} is not a Digital Link"
-    ours = urlsplit(trace.base_url())
-    given = urlsplit(identifier)
-    if (given.scheme.lower(), given.netloc.lower()) != (ours.scheme.lower(), ours.netloc.lower()):
-        return None, f"{_show(identifier)} is not a batch of this service (its links start {trace.base_url()}/)"
+        return None, f"{_show(identifier)} is not a GS1 identifier (a Digital Link or an EPC URN)"
     try:
-        link = digital_link.parse(identifier)
-    except ValueError as e:
-        return None, f"{_show(identifier)} is not a batch's Digital Link: {e}"
-    batch = trace.find_by_link(link)
+        link = digital_link.parse_identifier(identifier)
+        host = digital_link.host_of(identifier) if link.batch_code else None
+    except digital_link.LinkError as e:
+        return None, f"{_show(identifier)} is not a GS1 identifier of a batch: {e}"
+    if link.batch_code and host != urlsplit(trace.base_url()).hostname:
+        return None, f"{_show(identifier)} is not a batch of this service (its links start {trace.base_url()}/)"
+    if link.gtin and link.lot is None:
+        candidates = list(trace.visible_batches(user).where(Batch.gtin == link.gtin).limit(2))
+        if len(candidates) > 1:
+            return None, (f"{_show(identifier)} names an item by GTIN and serial only, and several batches carry "
+                          f"GTIN {link.gtin}: name the batch with its lot (urn:epc:class:lgtin:… or a Digital "
+                          "Link with /10/<lot>)")
+        batch = candidates[0] if candidates else None
+    else:
+        batch = trace.find_by_link(link)
     if batch is not None:
         try:
             batch = trace.get_batch(user, batch.id)
@@ -578,6 +601,87 @@ def _destination(path, event):
                                              '"destination": "urn:gannong:org:<id>"}')
 
 
+# What a resent event must repeat to be a duplicate: (EPCIS field, record_event's name).
+_COMPARED = (("bizStep", "biz_step"), ("eventTime", "event_time"), ("quantity", "quantity"), ("place", "place"),
+             ("notes", "notes"), ("destination", "destination"), ("inspection", "items"))
+
+
+def _inspection_content(passed, items):
+    """(passed, rows) as record_event stores an inspection: an item fails when its result passes its limit."""
+    def number(value):
+        try:
+            return float(value)
+        except (TypeError, ValueError, OverflowError):
+            return value
+
+    rows, all_passed = [], bool(passed)
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        row = (str(item.get("name", ""))[:80], number(item.get("result")), number(item.get("limit")))
+        failed = not item.get("passed", True) or (
+            isinstance(row[1], float) and isinstance(row[2], float) and row[1] > row[2])
+        all_passed = all_passed and not failed
+        rows.append(row)
+    return all_passed, sorted(rows, key=repr)
+
+
+def _given_content(data):
+    """{compared field: value} an import's event gives (fields it leaves out are not compared)."""
+    content = {"bizStep": data.get("biz_step")}
+    when = data.get("event_time")
+    if isinstance(when, dt.datetime):
+        content["eventTime"] = when.replace(microsecond=0)  # stored to the second
+    for field, name in _COMPARED[2:]:
+        if data.get(name) not in (None, ""):  # empty notes are not stored
+            content[field] = data[name]
+    if "items" in data:
+        content["inspection"] = _inspection_content(data.get("passed"), data["items"])
+    if isinstance(content.get("notes"), str):
+        content["notes"] = content["notes"][:1000]
+    return content
+
+
+def _recorded_content(document):
+    """{compared field: value} of a stored event document."""
+    quantities = document.get("quantityList") or [{}]
+    content = {"bizStep": trace.step_name(document.get("bizStep", "")),
+               "eventTime": dt.datetime.fromisoformat(document["eventTime"]),
+               "quantity": quantities[0].get("quantity"), "place": document.get(f"{trace.NS}:place"),
+               "notes": document.get(f"{trace.NS}:notes")}
+    for entry in document.get("destinationList") or []:
+        match = _ORG_URI.match(entry.get("destination", ""))
+        if entry.get("type") == "owning_party" and match and document.get("bizStep") == "shipping":
+            content["destination"] = int(match.group(1))
+    inspection = document.get(f"{trace.NS}:inspection")
+    if isinstance(inspection, dict):
+        content["inspection"] = _inspection_content(inspection.get("passed"), inspection.get("items") or [])
+    return content
+
+
+def _same_or_conflict(path, data, recorded, event_id):
+    """Nothing when ``data`` repeats what was recorded under ``event_id``; a Conflict naming what differs."""
+    given = _given_content(data)
+    differ = []
+    for field, _name in _COMPARED:
+        if field not in given:
+            continue
+        mine, theirs = given[field], recorded.get(field)
+        if field == "quantity" and isinstance(mine, (int, float)) and isinstance(theirs, (int, float)):
+            same = abs(mine - theirs) <= 1e-9 * max(1.0, abs(theirs))
+        else:
+            same = mine == theirs
+        if not same:
+            differ.append(field)
+    if differ:
+        fields = ", ".join(differ)
+        message = _("%(path)s: %(fields)s differ from the event already recorded under this eventID (%(event_id)s). "
+                    "Send a new eventID for a new event; to change a recorded one, correct it.",
+                    path=path, fields=fields, event_id=_show(event_id))
+        raise Conflict(message, {f"{path}.eventID": _("%(fields)s differ from the event already recorded under "
+                                                      "this eventID.", fields=fields)})
+
+
 def _rejected(problems):
     fields = {}
     for path, text in problems:
@@ -622,22 +726,29 @@ def import_document(user, doc):
         accepted.append((path, batch, data))
     if problems:
         raise _rejected(list(dict.fromkeys(problems)))
-    rows, duplicates, seen = [], [], set()
+    rows, duplicates, seen = [], [], {}
     acting = list(trace.acting_organisations(user)) or [0]
     with database.atomic():
         for path, batch, data in accepted:
-            # Recorded before, by an organisation this user acts for: a resend. By another: a clash.
+            # Recorded before, by an organisation this user acts for: a resend, if it says the same.
+            # By another: a clash.
             source = data.get("source_event_id")
             if source:
-                earlier = (Event.select(Event.organisation)
-                           .where((Event.batch == batch.id) & (Event.source_event_id == source)).first())
-                if (batch.id, source) in seen or (earlier is not None and earlier.organisation_id in acting):
+                if (batch.id, source) in seen:
+                    _same_or_conflict(path, data, seen[(batch.id, source)], source)
+                    duplicates.append(source)
+                    continue
+                earlier = (Event.select(Event.organisation, Event.document)
+                           .where((Event.batch == batch.id) & (Event.source_event_id == source)
+                                  & (Event.kind == "event")).order_by(Event.id).first())
+                if earlier is not None and earlier.organisation_id in acting:
+                    _same_or_conflict(path, data, _recorded_content(json.loads(earlier.document)), source)
                     duplicates.append(source)
                     continue
                 if earlier is not None:
                     raise _rejected([(f"{path}.eventID", "this batch holds an event with this eventID from "
                                                          "another organisation")])
-            seen.add((batch.id, source))
+                seen[(batch.id, source)] = _given_content(data)
             try:
                 rows.append(trace.record_event(user, batch, data))
             except ValidationError as e:

@@ -183,7 +183,11 @@ GTIN = "06901028075763"
     (f"/01/{GTIN}/21/S1/10/L1", "wrong AI order.*10 \\(lot\\) must come before 21"),
     (f"/01/{GTIN}/10/L1/10/L2", "AI 10 \\(lot\\) repeated or out of order"),
     (f"/01/{GTIN}/17/261231", "unknown or unsupported AI '17'"),
-    (f"/01/{GTIN}/10/L1/22/V1", "unknown or unsupported AI '22'"),
+    (f"/01/{GTIN}/10/L1/22/V1", "wrong AI order.*22 \\(CPV\\) must come before 10 \\(lot\\)"),
+    (f"/01/{GTIN}/21/S1/22/V1", "wrong AI order.*22 \\(CPV\\) must come before 21"),
+    (f"/01/{GTIN}/22/V1/22/V2/10/L1", "AI 22 \\(CPV\\) repeated"),
+    (f"/01/{GTIN}/22/V1", "missing lot"),
+    (f"/01/{GTIN}/22/V%20/10/L1", "CPV .*' '.*not allowed"),
     ("/414/6901028000003", "unknown or unsupported AI '414'"),
     ("/gtin/06901028075763/lot/L1", "unknown primary key 'gtin'"),
     ("/01/06901028075762/10/L1", "wrong check digit: 2, expected 3"),
@@ -223,7 +227,8 @@ GTIN = "06901028075763"
     ("ftp://trace.example.cn/t/ABCD", "http\\(s\\) URL or a path starting with '/'"),
     ("t/ABCD", "http\\(s\\) URL or a path starting with '/'"),
     ("trace.example.cn/t/ABCD", "http\\(s\\) URL or a path starting with '/'"),
-    ("/t/ABCD#top", "fragment"),
+    ("http://[::1/t/ABCD", "not a well-formed URL"),  # unbalanced IPv6 brackets
+    ("https://[::1]x/t/ABCD", "not a well-formed URL"),
     ("/t/AB CD", "' '.*printable ASCII"),
     (" /t/ABCD", "printable ASCII"),
     ("/t/ABCD\n", "printable ASCII"),
@@ -244,5 +249,92 @@ def test_error_messages_stay_short():
 
 
 def test_public_names():
-    assert set(digital_link.__all__) == {"DigitalLink", "build", "gtin_check_digit", "is_valid_gtin",
-                                         "normalise_gtin", "parse"}
+    assert set(digital_link.__all__) == {"DigitalLink", "LinkError", "build", "gtin_check_digit", "host_of",
+                                         "is_valid_gtin", "normalise_gtin", "parse", "parse_identifier"}
+
+
+# --- the Digital Link grammar: CPV, fragments, query attributes ------------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    # GS1 Digital Link 1.2's own example shape: GTIN, CPV (AI 22), lot, serial, in that order.
+    (f"https://id.gs1.org/01/{GTIN}/22/2A/10/ABC123/21/456", DigitalLink(gtin=GTIN, cpv="2A", lot="ABC123",
+                                                                       serial="456")),
+    (f"/01/{GTIN}/22/ORANGE%2F72/10/L1", DigitalLink(gtin=GTIN, cpv="ORANGE/72", lot="L1")),
+    # A fragment is the client's own business: ignored, with or without a query before it.
+    (f"{BASE}/01/{GTIN}/10/L1#provenance", DigitalLink(gtin=GTIN, lot="L1")),
+    (f"{BASE}/01/{GTIN}/10/L1?linkType=gs1:pip#top", DigitalLink(gtin=GTIN, lot="L1")),
+    ("/t/ABCD#top", DigitalLink(batch_code="ABCD")),
+    # Unknown query attributes and GS1 data attributes in the query are ignored.
+    (f"{BASE}/01/{GTIN}/10/L1?17=261231&3103=000189&utm_source=wechat&x", DigitalLink(gtin=GTIN, lot="L1")),
+])
+def test_parse_follows_the_digital_link_grammar(text, expected):
+    assert parse(text) == expected
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("/01/06901028075762/10/L1", "check_digit"),
+    (f"/01/{GTIN}/21/S1/10/L1", "order"),
+    (f"/01/{GTIN}/10/L1/22/V1", "order"),
+    (f"/01/{GTIN}/10/L1/10/L2", "order"),
+    ("/10/L1", "order"),
+    ("/414/6901028000003", "primary_key"),
+    ("/gtin/06901028075763/lot/L1", "primary_key"),
+    (f"/01/{GTIN}/17/261231", "primary_key"),
+    (f"/01/{GTIN}/10/LOT%201", "characters"),
+    (f"/01/{GTIN}/10/A%2", "characters"),
+    ("/t/批次", "characters"),
+    (f"/01/{GTIN}", "format"),
+    ("http://[::1/t/ABCD", "format"),
+])
+def test_every_error_is_one_class_with_its_reason(text, reason):
+    with pytest.raises(digital_link.LinkError) as caught:
+        parse(text)
+    assert caught.value.reason == reason
+    assert isinstance(caught.value, ValueError)
+
+
+# --- every GS1 form of an identifier ---------------------------------------------------------------
+
+# 6901028075763: a GTIN-13 under the Chinese company prefix 6901028; as an EPC URN the indicator digit 0
+# leads the item reference 07576 (EPC Tag Data Standard 2.1, section 6.3.1 and 6.3.11).
+@pytest.mark.parametrize("text, expected", [
+    (f"https://id.gs1.org/01/{GTIN}/10/XF-2611-01", DigitalLink(gtin=GTIN, lot="XF-2611-01")),
+    ("https://id.gs1.org/01/6901028075763/10/XF-2611-01", DigitalLink(gtin=GTIN, lot="XF-2611-01")),  # GTIN-13
+    ("HTTPS://ID.GS1.ORG/01/00000096385074/10/L1", DigitalLink(gtin="00000096385074", lot="L1")),
+    ("https://id.gs1.org/01/96385074/10/L1", DigitalLink(gtin="00000096385074", lot="L1")),  # GTIN-8
+    ("https://id.gs1.org/01/036000291452/10/L1", DigitalLink(gtin="00036000291452", lot="L1")),  # GTIN-12
+    (f"https://trace.example.cn/01/{GTIN}/10/2026%2f11", DigitalLink(gtin=GTIN, lot="2026/11")),
+    (f"https://id.gs1.org/01/{GTIN}/21/0001", DigitalLink(gtin=GTIN, serial="0001")),  # an item, like an SGTIN
+    ("urn:epc:class:lgtin:6901028.007576.XF-2611-01", DigitalLink(gtin=GTIN, lot="XF-2611-01")),
+    ("urn:epc:class:lgtin:6901028.007576.2026%2F11%25", DigitalLink(gtin=GTIN, lot="2026/11%")),
+    ("urn:epc:class:lgtin:690102.0807576.L1", DigitalLink(gtin=GTIN, lot="L1")),  # a 6-digit company prefix
+    ("urn:epc:class:lgtin:4012345.012345.998877", DigitalLink(gtin="04012345123456", lot="998877")),  # TDS example
+    ("urn:epc:id:sgtin:0614141.112345.400", DigitalLink(gtin="10614141123459", serial="400")),  # TDS example
+    ("urn:epc:id:sgtin:6901028.007576.A%2FB", DigitalLink(gtin=GTIN, serial="A/B")),
+    ("https://trace.example.cn/t/ABCD2345", DigitalLink(batch_code="ABCD2345")),
+])
+def test_parse_identifier_reads_every_gs1_form(text, expected):
+    assert digital_link.parse_identifier(text) == expected
+
+
+@pytest.mark.parametrize("text, reason, message", [
+    ("urn:epc:class:lgtin:6901028.007576", "format", "must be urn:epc:class:lgtin:<company prefix>"),
+    ("urn:epc:class:lgtin:6901028.0075760.L1", "format", "13 digits together"),
+    ("urn:epc:class:lgtin:69010.0807576X.L1", "characters", "digits 0-9"),
+    ("urn:epc:class:lgtin:6901028.007576.A/B", "characters", "'/'.*percent-encoded"),
+    ("urn:epc:class:lgtin:6901028.007576.A%2", "characters", "malformed percent-encoding"),
+    ("urn:epc:class:lgtin:6901028.007576.", "characters", "empty"),
+    ("urn:epc:class:lgtin:6901028.007576." + "A" * 21, "format", "at most 20"),
+    ("urn:epc:id:sscc:0614141.1234567890", "primary_key", "not a GS1 identifier of a batch"),
+    ("urn:uuid:6f0c3c0e-8d7a-4c59-9b8e-0d7b4a3c2f11", "primary_key", "urn:epc:class:lgtin"),
+    ("ftp://id.gs1.org/01/06901028075763/10/L1", "format", "neither a Digital Link"),
+    ("/01/06901028075763/10/L1", "format", "neither a Digital Link"),
+    ("https://id.gs1.org/01/06901028075763", "format", "missing lot"),
+    ("https://id.gs1.org/01/06901028075762/10/L1", "check_digit", "wrong check digit"),
+    ("http://[::1/t/ABCD", "format", "not a well-formed URL"),
+    (None, "format", "expected a URL"),
+])
+def test_parse_identifier_says_why(text, reason, message):
+    with pytest.raises(digital_link.LinkError, match=message) as caught:
+        digital_link.parse_identifier(text)
+    assert caught.value.reason == reason

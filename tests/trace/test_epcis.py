@@ -162,6 +162,25 @@ def test_malformed_event_time_is_a_problem(value):
     assert problem.startswith(f"eventList[0].eventTime: {value!r} is not")
 
 
+@pytest.mark.parametrize("value, offset", [
+    ("9999-12-31T23:59:59-14:00", "-14:00"),  # past the year 9999 once in UTC
+    ("0001-01-01T00:00:00+14:00", "+14:00"),  # before the year 1 once in UTC
+    ("9999-12-31T23:59:59Z", "+14:00"),  # representable, but not at the offset given beside it
+    ("0001-01-01T00:00:00.5Z", "-00:00"),
+])
+def test_times_past_the_representable_range_are_a_problem(value, offset):
+    assert epcis.check_document(_document({"eventTime": value, "eventTimeZoneOffset": offset})) == [
+        f"eventList[0].eventTime: {value!r} is outside the range of date-times this service can represent "
+        "(0001-01-02 to 9999-12-30 in UTC)"]
+
+
+def test_times_at_the_edges_of_the_range_are_accepted():
+    assert epcis.check_document(_document({"eventTime": "9999-12-30T23:59:59Z", "eventTimeZoneOffset": "+14:00"})) \
+        == []
+    assert epcis.check_document(_document({"eventTime": "0001-01-02T13:59:00-14:00",
+                                           "eventTimeZoneOffset": "-14:00"})) == []
+
+
 def test_naive_declaration_and_creation_times_are_problems():
     doc = _document({"errorDeclaration": {"declarationTime": "2026-11-02 10:00", "reason": "incorrect_data"}},
                     creationDate="2026-11-02T10:00:00")

@@ -454,6 +454,30 @@ def test_consumer_page_by_gtin_and_lot(app, client, world, journey):
     assert Scan.select().where(Scan.batch == batch).count() == 2
 
 
+@pytest.mark.parametrize("path", [
+    f"/01/{GTIN}/22/2A/10/XF-2611-01",  # a consumer product variant (AI 22), as GS1 Digital Link 1.2 allows
+    f"/01/{GTIN}/22/NAVEL%2F72/10/XF-2611-01/21/A12",
+    f"/01/{GTIN}/10/XF-2611-01?linkType=gs1:traceability&17=261231&utm_source=wechat",  # unknown attributes
+    f"/01/{GTIN.lstrip('0')}/10/XF%2d2611%2D01",  # a GTIN-13 and over-encoded lot, lower-case hex
+])
+def test_consumer_page_follows_the_digital_link_grammar(app, client, world, journey, path):
+    batch = _batch(app, world.farmer_a, journey.harvest, gtin=GTIN)
+    response = client.application.test_client().get(path)
+    assert response.status_code == 200, path
+    assert "XF-2611-01" in _text(response)
+    assert Scan.select().where(Scan.batch == batch).count() == 1
+
+
+def test_consumer_page_ignores_a_fragment_a_client_sends(app, client, world, journey):
+    # Browsers keep '#...' to themselves; some scanner apps send it on the request line.
+    batch = _batch(app, world.farmer_a, journey.harvest, gtin=GTIN)
+    sent = f"/01/{GTIN}/22/2A/10/XF-2611-01#provenance"
+    response = client.get(f"/01/{GTIN}/22/2A/10/XF-2611-01",
+                          environ_overrides={"RAW_URI": sent, "REQUEST_URI": sent})
+    assert response.status_code == 200
+    assert Scan.select().where(Scan.batch == batch).count() == 1
+
+
 @pytest.mark.parametrize("path", ["/01/06901234567892/10/NO-SUCH-LOT", "/t/ZZZZZZZZZZ", "/t/bad code",
                                   "/01/123/10/X", "/t/ABCD/10/XY"])
 def test_unknown_codes_get_a_friendly_page(client, world, path):

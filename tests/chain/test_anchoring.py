@@ -216,3 +216,24 @@ def test_an_organisation_without_writer_is_refused_by_the_contract_and_told_why(
         Root.update(next_try_at=None).execute()
     anchor(anchored)
     assert states(anchored)[0] == "verified"
+
+
+def test_chain_accounts_lists_every_sender_for_a_permissioned_allowlist(anchored):
+    """A Besu network's account allowlist must hold the admin and each organisation's key; the command prints
+    them, and as the TOML line Besu reads."""
+    import tomllib
+
+    from eth_account import Account
+
+    from chain.models import OrgKey
+    from web.accounts.models import Organisation
+
+    deploy(anchored)
+    listed = anchored.cli("chain", "accounts").splitlines()
+    with anchored.app.app_context(), db.database.connection_context():
+        keys = {k.address for k in OrgKey.select().where(OrgKey.retired_at.is_null())}
+        organisations = Organisation.select().count()
+    assert listed[0].endswith("admin") and listed[0].split()[0] == Account.from_key(anchored.app.config["CHAIN_ADMIN_KEY"]).address
+    assert {line.split()[0] for line in listed[1:]} == keys and len(listed) == 1 + organisations
+    allow = tomllib.loads(anchored.cli("chain", "accounts", "--toml"))["accounts-allowlist"]
+    assert allow == [line.split()[0] for line in listed]

@@ -81,8 +81,7 @@ def import_csv_command(device_uid, file, time_column, time_format, timezone, col
     Exit status: 0 when the file is stored; 1 when no reading of it is in the database (none stored now
     nor before), when more than --max-rejected percent of its readings are rejected, or when the file
     or the options cannot be used (then nothing is stored)."""
-    from sensors import csv_import
-    from sensors.models import Device
+    from sensors import csv_import, service
 
     mapping = csv_import.Mapping(
         time_column=_column(time_column), columns=_column_specs(columns), time_format=time_format,
@@ -92,7 +91,7 @@ def import_csv_command(device_uid, file, time_column, time_format, timezone, col
     with open(file, "rb") as f:
         data = f.read(csv_import.MAX_BYTES + 1)
     with db.database.connection_context():
-        device = Device.get_or_none(Device.uid == device_uid)
+        device = service.device_by_uid(device_uid)
         if device is None:
             raise click.ClickException(f"no device with uid {device_uid}")
         try:
@@ -125,9 +124,10 @@ def import_csv_command(device_uid, file, time_column, time_format, timezone, col
     readings = report.rows_read * len(report.columns)
     if report.imported + report.duplicates == 0:
         raise click.ClickException("nothing of the file is stored")
-    if readings and 100 * report.rejected_count / readings > max_rejected:
-        raise click.ClickException(f"{100 * report.rejected_count / readings:.1f}% of the readings were rejected "
-                                   f"(more than --max-rejected {max_rejected:g}%); the others are stored")
+    share = 100 * report.rejected_count / readings if readings else 0
+    if share > max_rejected:
+        raise click.ClickException(f"{share:.1f}% of the readings were rejected (more than --max-rejected "
+                                   f"{max_rejected:g}%); the others are stored")
 
 
 def _column(text):

@@ -94,6 +94,11 @@ def get_device(user, device_id, need=Access.VIEW):
     return device
 
 
+def device_by_uid(uid):
+    """The device with this uid, or None (for operators' commands: no user, no permission check)."""
+    return Device.get_or_none(Device.uid == uid)
+
+
 def devices_on(plot_id):
     return list(Device.select().where(Device.plot == plot_id).order_by(Device.name))
 

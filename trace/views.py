@@ -111,7 +111,7 @@ def batch_new():
         abort(404)
     harvest = farms.harvest_record(g.user, log_id)  # Denied: 404/403; not a harvest: 422
     available = max(service.unbatched_quantity(harvest), 0)
-    form = BatchForm(data={"harvest_log": harvest.log_id, "lot_number": harvest.lot_number or ""})
+    form = BatchForm(data={"harvest_log": harvest.log_id, "lot_number": harvest.lot_number or farms.suggest_lot()})
     refusal = None
     if form.validate_on_submit():
         try:

@@ -223,6 +223,21 @@ def test_suggested_lots_cannot_be_guessed_from_a_public_gtin(app, world, journey
     assert _scans(batch) == 1
 
 
+def test_forms_suggest_unguessable_lots(app, client, world, journey):
+    from farms import service as farms
+
+    login(client, "farmer_a")
+    lot = re.compile(r'name="lot_number"[^>]*value="(LOT-\d{4}-[2-9A-HJ-NP-Z]{6})"')
+    first = lot.search(client.get(f"/plots/{world.plot_a.id}/logs/new?kind=harvest").get_data(as_text=True))
+    second = lot.search(client.get(f"/plots/{world.plot_a.id}/logs/new?kind=harvest").get_data(as_text=True))
+    assert first and second and first.group(1) != second.group(1)
+    harvest = farms.create_log(world.farmer_a, world.farm_a, {
+        "kind": "harvest", "timestamp": journey.now - dt.timedelta(days=2), "plots": [world.plot_a.id],
+        "planting": world.planting_a.id, "quantity": 300, "unit": "kg"})
+    page = client.get(f"/batches/new?harvest_log={harvest.id}").get_data(as_text=True)
+    assert lot.search(page), page[:2000]
+
+
 def test_existing_predictable_lots_keep_working(app, world, journey):
     """Lots made before suggestions were random (``XF-2611-01``) and lots typed by a farmer still open."""
     batch = _batch(app, world.farmer_a, journey.harvest, gtin=GTIN)

@@ -495,7 +495,48 @@ def _held_writer(period, timestamp):
     return since != 0 and since <= timestamp and (until == 0 or timestamp < until)
 
 
+# Verdicts of verify_batches, keyed by a digest of every row they were computed from (the batches,
+# their events, seals and roots): a changed, deleted or added row gives a new key and a fresh
+# verification, so the cache can never hide tampering; CHAIN_VERIFY_CACHE_SECONDS bounds the rest
+# (the chain's records and writer periods, themselves cached above).
+_VERDICTS = {}  # key -> (expires at, monotonic; result)
+_VERDICTS_LOCK = threading.Lock()
+VERDICTS_MAX = 4096
+
+
+def _verdict_key(batch_ids):
+    ids = sorted(set(batch_ids)) or [0]
+    digest = hashlib.blake2b(trace.rows_digest(ids).encode(), digest_size=32)
+    query = (Seal.select(Seal, Root.root, Root.state).join(Root, pw.JOIN.LEFT_OUTER)
+             .where(Seal.batch_id.in_(ids)).order_by(Seal.id))
+    sql, params = query.sql()
+    for row in database.execute_sql(sql, params):
+        digest.update(repr(tuple(row)).encode())
+    return (current_app.config["DATABASE_URL"], _config("CHAIN_CONTRACT"), tuple(ids), digest.hexdigest())
+
+
 def verify_batches(batch_ids):
+    """verify_batches_now, or its verdict on exactly the same rows within CHAIN_VERIFY_CACHE_SECONDS."""
+    seconds = current_app.config.get("CHAIN_VERIFY_CACHE_SECONDS") or 0
+    if seconds <= 0:
+        return verify_batches_now(batch_ids)
+    key = _verdict_key(batch_ids)
+    now = time.monotonic()
+    with _VERDICTS_LOCK:
+        cached = _VERDICTS.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    result = verify_batches_now(batch_ids)
+    if result["chain_error"] is None:  # a node that was down is asked again next time
+        with _VERDICTS_LOCK:
+            if len(_VERDICTS) >= VERDICTS_MAX:
+                for old in [k for k, (expires, _r) in _VERDICTS.items() if expires <= now] or list(_VERDICTS)[:VERDICTS_MAX // 4]:
+                    _VERDICTS.pop(old, None)
+            _VERDICTS[key] = (now + seconds, result)
+    return result
+
+
+def verify_batches_now(batch_ids):
     """{event row id: state} for every event of these batches, plus gaps as {"missing": [...]}.
 
     States: verified, pending (sealed, not yet confirmed on chain), tampered (the row no longer

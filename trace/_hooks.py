@@ -3,9 +3,11 @@
 It registers a listener for new events and the provider of the consumer page's
 verification, and reads events and batch headers through the functions here.
 """
+import hashlib
 import json
 
 from trace.models import Batch, Event
+from web.db import database
 
 _EVENT_LISTENERS = []
 _VERIFIER = []
@@ -44,6 +46,20 @@ def batch_header(batch_id):
             "harvestDate": batch.harvest_date.isoformat() if batch.harvest_date else None,
             "quantity": batch.quantity, "unit": batch.unit, "createdBy": batch.created_by_id,
             "createdAt": batch.created_at.isoformat()}
+
+
+def rows_digest(batch_ids):
+    """A digest of every stored column of these batches' rows and their events' rows, as the database
+    holds them: any change, deletion or insertion gives another digest (a cache key for verdicts)."""
+    ids = sorted(set(batch_ids)) or [0]
+    digest = hashlib.blake2b(digest_size=32)
+    for query in (Batch.select().where(Batch.id.in_(ids)).order_by(Batch.id),
+                  Event.select().where(Event.batch.in_(ids)).order_by(Event.id)):
+        sql, params = query.sql()
+        for row in database.execute_sql(sql, params):  # raw driver rows: no model objects to build
+            digest.update(repr(tuple(row)).encode())
+        digest.update(b"|")
+    return digest.hexdigest()
 
 
 def batch_events(batch_id, after_id=0):

@@ -515,25 +515,38 @@ def _verdict_key(batch_ids):
     return (current_app.config["DATABASE_URL"], _config("CHAIN_CONTRACT"), tuple(ids), digest.hexdigest())
 
 
-def verify_batches(batch_ids):
-    """verify_batches_now, or its verdict on exactly the same rows within CHAIN_VERIFY_CACHE_SECONDS."""
+def _cached(key, compute):
+    """``compute()``, or its result for the same ``key`` within CHAIN_VERIFY_CACHE_SECONDS. Results that
+    met a node that was down (``chain_error``) are not kept: the node is asked again next time."""
     seconds = current_app.config.get("CHAIN_VERIFY_CACHE_SECONDS") or 0
     if seconds <= 0:
-        return verify_batches_now(batch_ids)
-    key = _verdict_key(batch_ids)
+        return compute()
+    key = key()
     now = time.monotonic()
     with _VERDICTS_LOCK:
         cached = _VERDICTS.get(key)
     if cached is not None and cached[0] > now:
         return cached[1]
-    result = verify_batches_now(batch_ids)
-    if result["chain_error"] is None:  # a node that was down is asked again next time
+    result = compute()
+    if result.get("chain_error") is None:
         with _VERDICTS_LOCK:
             if len(_VERDICTS) >= VERDICTS_MAX:
-                for old in [k for k, (expires, _r) in _VERDICTS.items() if expires <= now] or list(_VERDICTS)[:VERDICTS_MAX // 4]:
+                expired = [k for k, (expires, _r) in _VERDICTS.items() if expires <= now]
+                for old in expired or list(_VERDICTS)[:VERDICTS_MAX // 4]:
                     _VERDICTS.pop(old, None)
             _VERDICTS[key] = (now + seconds, result)
     return result
+
+
+def verify_batches(batch_ids):
+    """verify_batches_now, or its verdict on exactly the same rows within CHAIN_VERIFY_CACHE_SECONDS."""
+    return _cached(lambda: _verdict_key(batch_ids), lambda: verify_batches_now(batch_ids))
+
+
+def _lineage_key(kind, batch):
+    """The cache key of a verdict on ``batch``'s journey: the digest of every row of the batch and the
+    batches it was made from (their events, links, seals and roots), which the journey is drawn from."""
+    return (kind, batch.id) + _verdict_key(trace.lineage_ids(batch.id))
 
 
 def verify_batches_now(batch_ids):
@@ -619,7 +632,12 @@ def _overall(states, missing):
 
 
 def page_verification(batch, steps):
-    """Trace's verifier: the consumer page's verdict for the events it shows."""
+    """Trace's verifier: the consumer page's verdict for the events it shows (the same rows give the
+    same steps, so the verdict is kept under the lineage's rows)."""
+    return _cached(lambda: _lineage_key("page", batch), lambda: page_verification_now(batch, steps))
+
+
+def page_verification_now(batch, steps):
     batch_ids = sorted({event.batch_id for event, _document, _erroneous in steps} | {batch.id})
     result = verify_batches(batch_ids)
     shown = {event.id for event, _document, _erroneous in steps}
@@ -673,7 +691,12 @@ def proof_document(batch):
 
 
 def verify_report(batch):
-    """Event by event, for the command line and the API: seq, batch code, step, state."""
+    """Event by event, for the command line and the API: seq, batch code, step, state (kept, as
+    page_verification, under the lineage's rows)."""
+    return _cached(lambda: _lineage_key("report", batch), lambda: verify_report_now(batch))
+
+
+def verify_report_now(batch):
     steps = trace.journey(batch)
     batch_ids = sorted({event.batch_id for event, _d, _e in steps} | {batch.id})
     result = verify_batches(batch_ids)

@@ -6,7 +6,8 @@ verification, and reads events and batch headers through the functions here.
 import hashlib
 import json
 
-from trace.models import Batch, Event
+from trace._lineage import ancestor_ids
+from trace.models import Batch, BatchLink, Event
 from web.db import database
 
 _EVENT_LISTENERS = []
@@ -49,17 +50,24 @@ def batch_header(batch_id):
 
 
 def rows_digest(batch_ids):
-    """A digest of every stored column of these batches' rows and their events' rows, as the database
-    holds them: any change, deletion or insertion gives another digest (a cache key for verdicts)."""
+    """A digest of every stored column of these batches' rows, their events' rows and the links that
+    made them, as the database holds them: any change, deletion or insertion gives another digest (a
+    cache key for verdicts)."""
     ids = sorted(set(batch_ids)) or [0]
     digest = hashlib.blake2b(digest_size=32)
     for query in (Batch.select().where(Batch.id.in_(ids)).order_by(Batch.id),
-                  Event.select().where(Event.batch.in_(ids)).order_by(Event.id)):
+                  Event.select().where(Event.batch.in_(ids)).order_by(Event.id),
+                  BatchLink.select().where(BatchLink.child.in_(ids)).order_by(BatchLink.id)):
         sql, params = query.sql()
         for row in database.execute_sql(sql, params):  # raw driver rows: no model objects to build
             digest.update(repr(tuple(row)).encode())
         digest.update(b"|")
     return digest.hexdigest()
+
+
+def lineage_ids(batch_id):
+    """The batch and every batch it was made from: all a batch's journey can draw on."""
+    return sorted(ancestor_ids(batch_id) | {batch_id})
 
 
 def batch_events(batch_id, after_id=0):

@@ -22,7 +22,7 @@ from trace._core import (CODE_ALPHABET, DISPOSITIONS, NS, RECORDABLE_STEPS, TRAN
                          canonical_json, digest, find_by_link, organisation_uri, step_name, verify_event)
 from trace._events import ATTACHMENT_MAX_BYTES, correct_event, find_event, record_event, store_attachment
 from trace._hooks import (_EVENT_LISTENERS, _VERIFIER, add_event_listener, batch_events, batch_header,  # noqa: F401
-                          batch_ids_with_events, event_count, event_record, find_by_code, rows_digest,
+                          batch_ids_with_events, event_count, event_record, find_by_code, lineage_ids, rows_digest,
                           set_verifier)
 from trace._lineage import ancestor_ids, child_links, descendant_ids, journey, parent_links, recall
 
@@ -35,6 +35,6 @@ __all__ = [
     "canonical_json", "digest", "find_by_link", "organisation_uri", "step_name", "verify_event",
     "ATTACHMENT_MAX_BYTES", "correct_event", "find_event", "record_event", "store_attachment",
     "add_event_listener", "batch_events", "batch_header", "batch_ids_with_events", "event_count", "event_record",
-    "find_by_code", "rows_digest", "set_verifier",
+    "find_by_code", "lineage_ids", "rows_digest", "set_verifier",
     "ancestor_ids", "child_links", "descendant_ids", "journey", "parent_links", "recall",
 ]

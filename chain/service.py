@@ -507,10 +507,10 @@ VERDICTS_MAX = 4096
 def _verdict_key(batch_ids):
     ids = sorted(set(batch_ids)) or [0]
     digest = hashlib.blake2b(trace.rows_digest(ids).encode(), digest_size=32)
-    query = (Seal.select(Seal, Root.root, Root.state).join(Root, pw.JOIN.LEFT_OUTER)
-             .where(Seal.batch_id.in_(ids)).order_by(Seal.id))
-    sql, params = query.sql()
-    for row in database.execute_sql(sql, params):
+    marks = ", ".join([database.param] * len(ids))
+    sql = (f'SELECT s.*, r.* FROM "{Seal._meta.table_name}" s LEFT OUTER JOIN "{Root._meta.table_name}" r '
+           f'ON r."id" = s."root_id" WHERE s."batch_id" IN ({marks}) ORDER BY s."id"')
+    for row in database.execute_sql(sql, ids):
         digest.update(repr(tuple(row)).encode())
     return (current_app.config["DATABASE_URL"], _config("CHAIN_CONTRACT"), tuple(ids), digest.hexdigest())
 

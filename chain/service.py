@@ -504,15 +504,22 @@ _VERDICTS_LOCK = threading.Lock()
 VERDICTS_MAX = 4096
 
 
-def _verdict_key(batch_ids):
+def seals_key(batch_ids):
+    """A digest of these batches' Seal rows and their roots' rows, with the registry's address: with
+    trace's digest of the batches' own rows, what a verdict on them depends on in the database."""
     ids = sorted(set(batch_ids)) or [0]
-    digest = hashlib.blake2b(trace.rows_digest(ids).encode(), digest_size=32)
+    digest = hashlib.blake2b(digest_size=32)
     marks = ", ".join([database.param] * len(ids))
     sql = (f'SELECT s.*, r.* FROM "{Seal._meta.table_name}" s LEFT OUTER JOIN "{Root._meta.table_name}" r '
            f'ON r."id" = s."root_id" WHERE s."batch_id" IN ({marks}) ORDER BY s."id"')
     for row in database.execute_sql(sql, ids):
         digest.update(repr(tuple(row)).encode())
-    return (current_app.config["DATABASE_URL"], _config("CHAIN_CONTRACT"), tuple(ids), digest.hexdigest())
+    return _config("CHAIN_CONTRACT"), digest.hexdigest()
+
+
+def _verdict_key(batch_ids):
+    ids = sorted(set(batch_ids)) or [0]
+    return (current_app.config["DATABASE_URL"], tuple(ids), trace.rows_digest(ids)) + seals_key(ids)
 
 
 def _cached(key, compute):

@@ -3,11 +3,13 @@ import datetime as dt
 import hashlib
 import hmac
 import ipaddress
+import threading
+import time
 
 from flask import current_app
 
 from trace._core import NS, step_name, verify_event
-from trace._hooks import _VERIFIER
+from trace._hooks import _VERIFIER, lineage_ids, rows_digest
 from trace._lineage import journey
 from trace.models import Event, IssuedSerial, Scan
 from web.clock import utcnow
@@ -73,7 +75,39 @@ def scan_stats(batch):
     return {"total": len(rows), "first": min((at for _place, at in rows), default=None), "warnings": warnings}
 
 
+# Public views, kept while every row they are drawn from is unchanged: the key is a digest of the
+# batch's and its ancestors' rows (batches, events, links) and of what the verifier depends on (its
+# key function), so a change behind the app's back is shown at the next view.
+_VIEWS = {}  # key -> (expires at, monotonic; view)
+_VIEWS_LOCK = threading.Lock()
+VIEWS_MAX = 1024
+
+
 def public_view(batch):
+    """public_view_now, or the same view of exactly the same rows within CHAIN_VERIFY_CACHE_SECONDS."""
+    seconds = current_app.config.get("CHAIN_VERIFY_CACHE_SECONDS") or 0
+    verifier_key = _VERIFIER[1] if _VERIFIER else (lambda ids: None)
+    if seconds <= 0 or verifier_key is None:  # a verifier that cannot say what it depends on: no cache
+        return public_view_now(batch)
+    ids = lineage_ids(batch.id)
+    key = (current_app.config["DATABASE_URL"], batch.id, rows_digest(ids), verifier_key(ids))
+    now = time.monotonic()
+    with _VIEWS_LOCK:
+        cached = _VIEWS.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    view = public_view_now(batch)
+    if not view["verification"].get("chain_error"):  # a node that was down is asked again next time
+        with _VIEWS_LOCK:
+            if len(_VIEWS) >= VIEWS_MAX:
+                expired = [k for k, (expires, _v) in _VIEWS.items() if expires <= now]
+                for old in expired or list(_VIEWS)[:VIEWS_MAX // 4]:
+                    _VIEWS.pop(old, None)
+            _VIEWS[key] = (now + seconds, view)
+    return view
+
+
+def public_view_now(batch):
     """Everything the public consumer page shows, from hashed event documents only."""
     steps = journey(batch)
     origin = None

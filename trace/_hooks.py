@@ -20,9 +20,11 @@ def add_event_listener(listener):
         _EVENT_LISTENERS.append(listener)
 
 
-def set_verifier(verifier):
-    """``verifier(batch, steps)`` answers ``verification`` (the consumer page's verdict)."""
-    _VERIFIER[:] = [verifier]
+def set_verifier(verifier, key=None):
+    """``verifier(batch, steps)`` answers ``verification`` (the consumer page's verdict); ``key(batch_ids)``,
+    if given, digests whatever else in the database that verdict depends on (the public view is kept
+    while it and the batches' own rows are unchanged)."""
+    _VERIFIER[:] = [verifier, key]
 
 
 def event_record(event):

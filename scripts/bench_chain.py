@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark anchoring journey events on a chain: throughput, gas, the verify pages under load, the verifier.
 
-    .venv/bin/python scripts/bench_chain.py [--sizes 1000,10000] [--clients 50] [--requests 1000] [--seconds 30]
+    .venv/bin/python scripts/bench_chain.py [--sizes 1000,10000] [--clients 50] [--workers 0] [--threads 4]
+        [--requests 1000] [--seconds 30] [--cache-seconds 300] [--profile N]
 
 Everything runs on a fresh SQLite file in a temporary directory, migrated with ``init_database``,
 and a local anvil (``chain.node.Anvil(block_time=None)``: every transaction is mined at once;
@@ -22,9 +23,13 @@ CHAIN_CONFIRMATIONS=0) on which the registry is deployed as ``flask chain deploy
 2. Gas per event: the anchor transaction's gas used / events in its root.
 3. The consumer page ``/t/<code>`` and ``/api/v1/batches/<id>/verification`` for a 50-event batch
    recorded through the service (sealed as written) and anchored, under ``--clients`` concurrent
-   keep-alive clients against gunicorn (``--workers`` processes, ``--threads`` threads each, 127.0.0.1), each endpoint
-   bounded by ``--requests`` requests and ``--seconds`` seconds. Server time is gunicorn's own
-   request time (access log ``%(D)s``); client time (round trip, queueing included) beside it.
+   keep-alive clients against gunicorn (``--workers`` processes, default one per core as
+   ``scripts/run`` starts; ``--threads`` threads each; 127.0.0.1), each endpoint bounded by
+   ``--requests`` requests and ``--seconds`` seconds. Server time is gunicorn's own request time
+   (access log ``%(D)s``); client time (round trip, queueing included) beside it. The consumer
+   page's flood limits are lifted (every client is 127.0.0.1); ``--cache-seconds`` sets
+   CHAIN_VERIFY_CACHE_SECONDS (0: verify on every request); ``--profile N`` first prints a cProfile
+   of N in-process requests of each endpoint.
 4. The independent verifier on that batch's proof file against anvil: ``scripts/verify_proof.py``
    as a subprocess (interpreter start and imports included) and its ``check()`` in-process.
 

@@ -41,6 +41,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         issued_at = pw.DateTimeField()
 
         class Meta:
+            legacy_table_names = False
             table_name = "issued_serial"
             indexes = [(('batch', 'serial'), True)]
 

@@ -426,6 +426,8 @@ def consumer(rest):
     county = divisions.full_name(farm["countyCode"]) if farm.get("countyCode") else farm.get("county")
     response = Response(render_template(
         "trace/public.html", batch=batch, product=_product(batch), view=view, origin=origin, farm=farm,
+        # Each label translated once, not once per journey step (a lazy string looks its catalogue up each time).
+        step_labels={k: str(v) for k, v in STEP_LABELS.items()}, seal_labels={k: str(v) for k, v in SEAL_LABELS.items()},
         county=county, conditions=sensors.describe_conditions(view["conditions"]), stats=service.scan_stats(batch), serial=link.serial, local_time=from_utc_naive,
         next_path=_raw_path()))
     response.headers["Cache-Control"] = "no-store"

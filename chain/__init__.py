@@ -44,4 +44,4 @@ def init_app(app):
     app.register_blueprint(views.bp)
     app.cli.add_command(cli.chain)
     trace.add_event_listener(service.seal_event)
-    trace.set_verifier(service.page_verification)
+    trace.set_verifier(service.page_verification, key=service.seals_key)

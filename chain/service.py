@@ -506,7 +506,68 @@ def _held_writer(period, timestamp):
     return since != 0 and since <= timestamp and (until == 0 or timestamp < until)
 
 
+# Verdicts of verify_batches, keyed by a digest of every row they were computed from (the batches,
+# their events, seals and roots): a changed, deleted or added row gives a new key and a fresh
+# verification, so the cache can never hide tampering; CHAIN_VERIFY_CACHE_SECONDS bounds the rest
+# (the chain's records and writer periods, themselves cached above).
+_VERDICTS = {}  # key -> (expires at, monotonic; result)
+_VERDICTS_LOCK = threading.Lock()
+VERDICTS_MAX = 4096
+
+
+def seals_key(batch_ids):
+    """A digest of these batches' Seal rows and their roots' rows, with the registry's address: with
+    trace's digest of the batches' own rows, what a verdict on them depends on in the database."""
+    ids = sorted(set(batch_ids)) or [0]
+    digest = hashlib.blake2b(digest_size=32)
+    marks = ", ".join([database.param] * len(ids))
+    sql = (f'SELECT s.*, r.* FROM "{Seal._meta.table_name}" s LEFT OUTER JOIN "{Root._meta.table_name}" r '
+           f'ON r."id" = s."root_id" WHERE s."batch_id" IN ({marks}) ORDER BY s."id"')
+    for row in database.execute_sql(sql, ids):
+        digest.update(repr(tuple(row)).encode())
+    return _config("CHAIN_CONTRACT"), digest.hexdigest()
+
+
+def _verdict_key(batch_ids):
+    ids = sorted(set(batch_ids)) or [0]
+    return (current_app.config["DATABASE_URL"], tuple(ids), trace.rows_digest(ids)) + seals_key(ids)
+
+
+def _cached(key, compute):
+    """``compute()``, or its result for the same ``key`` within CHAIN_VERIFY_CACHE_SECONDS. Results that
+    met a node that was down (``chain_error``) are not kept: the node is asked again next time."""
+    seconds = current_app.config.get("CHAIN_VERIFY_CACHE_SECONDS") or 0
+    if seconds <= 0:
+        return compute()
+    key = key()
+    now = time.monotonic()
+    with _VERDICTS_LOCK:
+        cached = _VERDICTS.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    result = compute()
+    if result.get("chain_error") is None:
+        with _VERDICTS_LOCK:
+            if len(_VERDICTS) >= VERDICTS_MAX:
+                expired = [k for k, (expires, _r) in _VERDICTS.items() if expires <= now]
+                for old in expired or list(_VERDICTS)[:VERDICTS_MAX // 4]:
+                    _VERDICTS.pop(old, None)
+            _VERDICTS[key] = (now + seconds, result)
+    return result
+
+
 def verify_batches(batch_ids):
+    """verify_batches_now, or its verdict on exactly the same rows within CHAIN_VERIFY_CACHE_SECONDS."""
+    return _cached(lambda: _verdict_key(batch_ids), lambda: verify_batches_now(batch_ids))
+
+
+def _lineage_key(kind, batch):
+    """The cache key of a verdict on ``batch``'s journey: the digest of every row of the batch and the
+    batches it was made from (their events, links, seals and roots), which the journey is drawn from."""
+    return (kind, batch.id) + _verdict_key(trace.lineage_ids(batch.id))
+
+
+def verify_batches_now(batch_ids):
     """{event row id: state} for every event of these batches, plus gaps as {"missing": [...]}.
 
     States: verified, pending (sealed, not yet confirmed on chain), tampered (the row no longer
@@ -589,7 +650,12 @@ def _overall(states, missing):
 
 
 def page_verification(batch, steps):
-    """Trace's verifier: the consumer page's verdict for the events it shows."""
+    """Trace's verifier: the consumer page's verdict for the events it shows (the same rows give the
+    same steps, so the verdict is kept under the lineage's rows)."""
+    return _cached(lambda: _lineage_key("page", batch), lambda: page_verification_now(batch, steps))
+
+
+def page_verification_now(batch, steps):
     batch_ids = sorted({event.batch_id for event, _document, _erroneous in steps} | {batch.id})
     result = verify_batches(batch_ids)
     shown = {event.id for event, _document, _erroneous in steps}
@@ -643,7 +709,12 @@ def proof_document(batch):
 
 
 def verify_report(batch):
-    """Event by event, for the command line and the API: seq, batch code, step, state."""
+    """Event by event, for the command line and the API: seq, batch code, step, state (kept, as
+    page_verification, under the lineage's rows)."""
+    return _cached(lambda: _lineage_key("report", batch), lambda: verify_report_now(batch))
+
+
+def verify_report_now(batch):
     steps = trace.journey(batch)
     batch_ids = sorted({event.batch_id for event, _d, _e in steps} | {batch.id})
     result = verify_batches(batch_ids)

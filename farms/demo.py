@@ -546,12 +546,7 @@ def plan(spec, now, products):
 
     events = sorted((e for e in events if not too_close(e)), key=lambda e: e.timestamp)
 
-    per_day = {}
     for e in events:
-        if e.kind == "harvest":
-            day = e.timestamp.date()
-            per_day[day] = per_day.get(day, 0) + 1
-            e.data["lot_number"] = f"{spec.key}-{day:%Y}-{day:%m%d}-{per_day[day]:02d}"
         if e.kind == "input":
             batch = e.timestamp.date() - dt.timedelta(days=rng.randint(30, 300))
             e.data["input_lot"] = f"{batch:%Y%m%d}{rng.randint(1, 9):02d}"
@@ -638,6 +633,8 @@ def _load_farm(spec, owner, now, products, summary):
             data["planting"] = plantings[event.planting].id
         if "input_product" in data:
             data["input_product"] = products[data["input_product"]].id
+        if event.kind == "harvest":  # as the app suggests lots: unguessable, even when the GTIN is printed
+            data["lot_number"] = farms.suggest_lot(spec.key, event.timestamp.year)
         farms.create_log(owner, farm, data)
         summary["logs"] += 1
 

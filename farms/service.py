@@ -5,6 +5,8 @@ through ``web.permissions``; callers never filter farms themselves.
 """
 import datetime as dt
 import json
+import re
+import secrets
 from dataclasses import dataclass
 
 import peewee as pw
@@ -15,7 +17,7 @@ from farms.models import (ALERT_LEVELS, CROP_CATEGORIES, LOG_KINDS, MU_IN_M2, PL
                           FarmInvitation, FarmMember, InputProduct, Log, LogPlot, Planting, Plot)
 from web import divisions
 from web.accounts import service as accounts
-from web.clock import utcnow
+from web.clock import local_now, utcnow
 from web.db import Conflict, ValidationError, database
 from web.clock import to_utc_naive
 from web.permissions import Access, Denied, farm_access, farm_scope, require
@@ -669,3 +671,15 @@ def record_observation(farm_id, plot_ids, timestamp_utc, notes, quantity=None, u
                          quantity=quantity, unit=unit or "", created_by=None)
         LogPlot.insert_many([{"log": log.id, "plot": plot_id} for plot_id in plot_ids]).execute()
     return log
+
+
+# Lot numbers the app suggests: a prefix, the year and six random characters (no 0/O, 1/I), about
+# 10^9 per prefix and year, so a lot cannot be found by counting when the product's GTIN is public.
+LOT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+def suggest_lot(prefix="LOT", year=None):
+    """A fresh, unguessable lot number such as ``XF-2026-K7Q9M2`` (at most 20 characters)."""
+    prefix = re.sub(r"[^A-Za-z0-9]", "", prefix or "").upper()[:8] or "LOT"
+    year = year or local_now().year
+    return f"{prefix}-{year}-" + "".join(secrets.choice(LOT_ALPHABET) for _ in range(6))

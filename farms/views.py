@@ -196,6 +196,8 @@ def log_new(plot_id):
         last = service.last_input_of(plot)
         if last is not None:
             defaults.update(input_product=last.input_product_id, dose=last.dose, dose_unit=last.dose_unit)
+    if kind == "harvest":  # a suggested lot the farmer may keep or replace: random, not a count
+        defaults["lot_number"] = service.suggest_lot()
     if kind == "harvest" and active:
         defaults["unit"] = active[0].crop.default_unit
     form = LogForm(farm=farm, data=defaults)

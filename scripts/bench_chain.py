@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark anchoring journey events on a chain: throughput, gas, the verify pages under load, the verifier.
 
-    .venv/bin/python scripts/bench_chain.py [--sizes 1000,10000] [--clients 50] [--requests 1000] [--seconds 30]
+    .venv/bin/python scripts/bench_chain.py [--sizes 1000,10000] [--clients 50] [--workers 0] [--threads 4]
+        [--requests 1000] [--seconds 30] [--cache-seconds 300] [--profile N]
 
 Everything runs on a fresh SQLite file in a temporary directory, migrated with ``init_database``,
 and a local anvil (``chain.node.Anvil(block_time=None)``: every transaction is mined at once;
@@ -22,9 +23,13 @@ CHAIN_CONFIRMATIONS=0) on which the registry is deployed as ``flask chain deploy
 2. Gas per event: the anchor transaction's gas used / events in its root.
 3. The consumer page ``/t/<code>`` and ``/api/v1/batches/<id>/verification`` for a 50-event batch
    recorded through the service (sealed as written) and anchored, under ``--clients`` concurrent
-   keep-alive clients against gunicorn (1 worker, ``--threads`` threads, 127.0.0.1), each endpoint
-   bounded by ``--requests`` requests and ``--seconds`` seconds. Server time is gunicorn's own
-   request time (access log ``%(D)s``); client time (round trip, queueing included) beside it.
+   keep-alive clients against gunicorn (``--workers`` processes, default one per core as
+   ``scripts/run`` starts; ``--threads`` threads each; 127.0.0.1), each endpoint bounded by
+   ``--requests`` requests and ``--seconds`` seconds. Server time is gunicorn's own request time
+   (access log ``%(D)s``); client time (round trip, queueing included) beside it. The consumer
+   page's flood limits are lifted (every client is 127.0.0.1); ``--cache-seconds`` sets
+   CHAIN_VERIFY_CACHE_SECONDS (0: verify on every request); ``--profile N`` first prints a cProfile
+   of N in-process requests of each endpoint.
 4. The independent verifier on that batch's proof file against anvil: ``scripts/verify_proof.py``
    as a subprocess (interpreter start and imports included) and its ``check()`` in-process.
 
@@ -55,6 +60,7 @@ TZ = dt.timezone(dt.timedelta(hours=8))
 PAGE_TARGET_MS = 50
 PAGE_TARGET_KB = 100
 VERIFY_EVENTS = 50
+UNLIMITED = "1000000/minute"
 
 
 def percentile(values, p):
@@ -222,8 +228,8 @@ def per_event_costs(world, samples=1000):
 
 # ---------------------------------------------------------------- 3: the pages under load
 
-def start_gunicorn(env, port, threads, log_path):
-    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "--workers", "1", "--worker-class", "gthread",
+def start_gunicorn(env, port, workers, threads, log_path):
+    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "--workers", str(workers), "--worker-class", "gthread",
                "--threads", str(threads),
                "--bind", f"127.0.0.1:{port}", "--timeout", "60", "--keep-alive", "30",
                "--backlog", "256", "--access-logfile", str(log_path),
@@ -322,13 +328,19 @@ def pages(app, world, node, tmp, url, args):
     token, _record = create_token(world.farmer, "bench")
     headers = {"Authorization": f"Bearer {token}"}
 
+    # The clients all come from 127.0.0.1: lift the consumer page's flood limits, which would answer 429.
     env = dict(os.environ, DATABASE_URL=url, DATA_DIR=str(tmp / "data"), SECRET_KEY="bench",
                CHAIN_RPC_URL=node.url, CHAIN_CONFIRMATIONS="0", CHAIN_KEY_PASSWORD="bench", RUN_SCHEDULER="0",
-               LOG_LEVEL="WARNING", PYTHONDONTWRITEBYTECODE="1")
+               LOG_LEVEL="WARNING", PYTHONDONTWRITEBYTECODE="1", CONSUMER_LIMIT_PER_ADDRESS=UNLIMITED,
+               CONSUMER_LIMIT_PER_PLACE=UNLIMITED, CHAIN_VERIFY_CACHE_SECONDS=str(args.cache_seconds))
     env.pop("CHAIN_ADMIN_KEY", None)  # the web process reads the chain; it never needs the admin
     port = __import__("chain.node", fromlist=["free_port"]).free_port()
     log_path = tmp / "gunicorn-access.log"
-    server = start_gunicorn(env, port, args.threads, log_path)
+    if args.profile:  # in a thread of its own: the app's requests close its own database connection
+        profiling = threading.Thread(target=profile, args=(app, batch, headers, args.profile))
+        profiling.start()
+        profiling.join()
+    server = start_gunicorn(env, port, args.workers, args.threads, log_path)
     results = []
     try:
         endpoints = [("consumer page /t/<code>", f"/t/{batch.code}", {}),
@@ -372,6 +384,30 @@ def pages(app, world, node, tmp, url, args):
     return batch, proof_body, results
 
 
+def profile(app, batch, headers, runs):
+    """cProfile of ``runs`` in-process requests of each endpoint (after the warm-up): where the CPU goes."""
+    import cProfile
+    import pstats
+
+    app.config.update(CONSUMER_LIMIT_PER_ADDRESS=UNLIMITED, CONSUMER_LIMIT_PER_PLACE=UNLIMITED)
+    client = app.test_client()
+    for path, extra in ((f"/t/{batch.code}", {}), (f"/api/v1/batches/{batch.id}/verification", headers)):
+        for _ in range(3):
+            assert client.get(path, headers=extra).status_code == 200
+        profiler = cProfile.Profile()
+        started = time.perf_counter()
+        profiler.enable()
+        for _ in range(runs):
+            client.get(path, headers=extra)
+        profiler.disable()
+        elapsed = (time.perf_counter() - started) / runs * 1000
+        print(f"[profile] {path}: {elapsed:.1f} ms a request in-process under cProfile ({runs} requests); "
+              "top functions by own time, then by cumulative time:", flush=True)
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(15)
+        stats.sort_stats("cumulative").print_stats(25)
+
+
 # ---------------------------------------------------------------- 4: the independent verifier
 
 def verifier(proof_body, node, tmp, runs):
@@ -413,12 +449,20 @@ def main():
     parser.add_argument("--template", type=int, default=1000,
                         help="above --service-max: events through record_event, the rest bulk copies")
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--threads", type=int, default=8, help="gunicorn threads (1 worker)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="gunicorn worker processes (0: one per CPU core, as scripts/run starts)")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (scripts/run: 4)")
+    parser.add_argument("--cache-seconds", type=int, default=300,
+                        help="CHAIN_VERIFY_CACHE_SECONDS of the server (0: verify on every request)")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="before the load, profile N in-process requests of each endpoint (cProfile) and print "
+                             "where the time goes")
     parser.add_argument("--requests", type=int, default=1000, help="requests per endpoint (at most)")
     parser.add_argument("--seconds", type=float, default=30, help="seconds per endpoint (at most)")
     parser.add_argument("--verifier-runs", type=int, default=5, help="runs of verify_proof.py as a subprocess")
     parser.add_argument("--check-runs", type=int, default=20, help="runs of check() in-process")
     args = parser.parse_args()
+    args.workers = args.workers or os.cpu_count() or 1
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     if any(size < 2 for size in sizes):
         parser.error("sizes are at least 2")
@@ -450,7 +494,7 @@ def main():
                 print(f"anvil {node.url} (instant mining), SQLite {tmp / 'bench.db'}; {deployed.output.strip()}",
                       flush=True)
                 rows = [throughput(app, world, size, args, anchor_account) for size in sizes]
-                costs = per_event_costs(world)
+                costs = per_event_costs(world) if rows else None
                 batch, proof_body, served = pages(app, world, node, tmp, url, args)
         checked = verifier(proof_body, node, tmp, {"subprocess": args.verifier_runs, "check": args.check_runs})
     finally:
@@ -480,17 +524,18 @@ def main():
     for r in rows:
         print(f"   raw stages at {r['size']:,}: keccak {r['raw_hash'] * 1000:.1f} ms, tree {r['raw_tree'] * 1000:.1f} ms, "
               f"anchor {r['raw_anchor'] * 1000:.1f} ms (gas {r['raw_gas']:,}); documents {r['bytes']:.0f} bytes")
-    print(f"   sealing one event, by part (mean of 1,000): event_record {costs['record'] * 1e6:.0f} µs, "
-          f"canonical JSON {costs['canonical'] * 1e6:.0f} µs ({costs['bytes']:.0f} bytes), "
-          f"keccak {costs['keccak'] * 1e6:.1f} µs, EIP-712 signature {costs['sign'] * 1e6:.0f} µs")
+    if costs:
+        print(f"   sealing one event, by part (mean of 1,000): event_record {costs['record'] * 1e6:.0f} µs, "
+              f"canonical JSON {costs['canonical'] * 1e6:.0f} µs ({costs['bytes']:.0f} bytes), "
+              f"keccak {costs['keccak'] * 1e6:.1f} µs, EIP-712 signature {costs['sign'] * 1e6:.0f} µs")
     print()
     print("2. gas per event = gas of the anchor transaction / events in its root (the gas is the same for any size)")
     for r in rows:
         print(f"   {r['size']:>9,} events: {r['gas']:,} gas -> {r['gas'] / r['size']:.2f} gas/event")
     print()
     print(f"3. a {VERIFY_EVENTS}-event anchored batch, 1 client then {args.clients} concurrent keep-alive clients; gunicorn "
-          f"1 worker, {args.threads} threads (gthread), 127.0.0.1; at most {args.requests} requests or "
-          f"{args.seconds:.0f} s per endpoint")
+          f"{args.workers} worker(s), {args.threads} threads each (gthread), 127.0.0.1; at most {args.requests} "
+          f"requests or {args.seconds:.0f} s per endpoint; CHAIN_VERIFY_CACHE_SECONDS={args.cache_seconds}")
     header = (f"   {'endpoint':<26} {'clients':>7} {'requests':>8} {'req/s':>6} {'server p50':>10} {'server p95':>10} "
               f"{'client p50':>10} {'client p95':>10} {'KB':>6}")
     print(header)

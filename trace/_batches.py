@@ -1,6 +1,7 @@
 """Batches: made from a harvest (checking pre-harvest intervals), split, merged and transformed."""
 import datetime as dt
 import math
+import re
 
 from flask_babel import gettext as _
 
@@ -86,8 +87,8 @@ def create_batch(user, data):
         except ValueError as e:
             raise ValidationError(_("Not a valid GTIN."), {"gtin": str(e)}) from None
     lot = (data.get("lot_number") or harvest.lot_number or "").strip()
-    if not lot:
-        raise ValidationError(_("Give the batch a lot number."), {"lot_number": _("Required.")})
+    if not lot:  # nothing given and the harvest has none: an unguessable one, not a count
+        lot = _free_lot(harvest.organisation_id, "LOT")
     try:
         digital_link.check_lot(lot)
     except ValueError as e:
@@ -204,9 +205,19 @@ def _use(batch, quantity):
     batch.save()
 
 
-def _lots(data_lots, base, count):
+def _free_lot(organisation, prefix):
+    while True:
+        lot = farms.suggest_lot(prefix)
+        if not Batch.select().where((Batch.organisation == organisation) & (Batch.lot_number == lot)).exists():
+            return lot
+
+
+def _lots(data_lots, base, count, organisation):
+    """The lots given, then suggested ones for the rest: the parent's prefix and a random part (a parent's
+    lot plus "-1", "-2" would be found by anyone who knows the parent's lot and the GTIN)."""
     lots = list(data_lots or [])
-    return lots + [f"{base}-{i}"[:20] for i in range(len(lots) + 1, count + 1)]
+    prefix = (re.match(r"[A-Za-z0-9]+", base or "") or [""])[0]
+    return lots + [_free_lot(organisation, prefix) for _ in range(len(lots) + 1, count + 1)]
 
 
 def split(user, batch, quantities, lots=None, when=None):
@@ -224,7 +235,7 @@ def split(user, batch, quantities, lots=None, when=None):
             raise ValidationError(_("The parts add up to more than the batch holds (%(q)g %(unit)s).",
                                     q=batch.remaining, unit=batch.unit), {"quantities": _("Too much.")})
         children = []
-        for lot, quantity in zip(_lots(lots, batch.lot_number, len(quantities)), quantities):
+        for lot, quantity in zip(_lots(lots, batch.lot_number, len(quantities), batch.holder_id), quantities):
             _lot_free(batch.holder_id, lot)
             child = _child_batch(batch, batch.holder, user, lot, quantity)
             _transformation(user, [(batch, quantity)], child, when, batch.holder, "split")

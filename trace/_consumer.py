@@ -1,58 +1,113 @@
 """The public consumer page: scans and their warnings, the batch's story, its verification."""
 import datetime as dt
 import hashlib
+import hmac
 import ipaddress
+import threading
+import time
 
 from flask import current_app
 
 from trace._core import NS, step_name, verify_event
-from trace._hooks import _VERIFIER
+from trace._hooks import _VERIFIER, lineage_ids, rows_digest
 from trace._lineage import journey
-from trace.models import Event, Scan
+from trace.models import Event, IssuedSerial, Scan
 from web.clock import utcnow
 
-# Scan warnings.
+# Scan warnings, both decided from distinct places (hashed networks), never from raw page views:
+# more than this many places in the last hour, or more than this many new places after the retail sale.
 SCANS_PER_HOUR_LIMIT = 30
 NEW_PLACES_AFTER_SALE_LIMIT = 3
 
 
 def place_of(remote_addr):
-    """A short hash of the client's network (/24 or /48): enough to tell places apart, not people."""
+    """A keyed hash of the client's network (/24 for IPv4, /48 for IPv6): enough to tell places apart,
+    not people; without the app's secret it cannot be matched to an address."""
     try:
         address = ipaddress.ip_address(remote_addr or "0.0.0.0")
     except ValueError:
         address = ipaddress.ip_address("0.0.0.0")
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped
     prefix = 24 if address.version == 4 else 48
     network = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
-    return hashlib.sha256(f"{current_app.config['SECRET_KEY']}|{network}".encode()).hexdigest()[:16]
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, str(network).encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def issue_serials(batch, serials):
+    """Remember the serials printed on the batch's labels: only these resolve on the consumer page."""
+    rows = [{"batch": batch.id, "serial": serial, "issued_at": utcnow()} for serial in serials]
+    for start in range(0, len(rows), 500):
+        IssuedSerial.insert_many(rows[start:start + 500]).on_conflict_ignore().execute()
+
+
+def serial_issued(batch, serial):
+    return IssuedSerial.select().where((IssuedSerial.batch == batch) & (IssuedSerial.serial == serial)).exists()
 
 
 def record_scan(batch, remote_addr, serial=None):
-    return Scan.create(batch=batch, serial=serial, place=place_of(remote_addr))
+    """Count a scan once per place and ``SCAN_WINDOW_HOURS``: a reload, or a crowd behind one network,
+    is one scan. Returns the new Scan, or None when this place was already counted in the window."""
+    place = place_of(remote_addr)
+    now = utcnow()
+    since = now - dt.timedelta(hours=current_app.config["SCAN_WINDOW_HOURS"])
+    if Scan.select().where((Scan.batch == batch) & (Scan.place == place) & (Scan.scanned_at > since)).exists():
+        return None
+    return Scan.create(batch=batch, serial=serial, place=place, scanned_at=now)
 
 
 def scan_stats(batch):
-    """Total scans, first scan, and warnings a buyer should see."""
-    scans = Scan.select().where(Scan.batch == batch)
-    total = scans.count()
-    first = scans.order_by(Scan.scanned_at).first()
+    """Counted scans (one per place and window), the first scan, and warnings a buyer should see."""
+    rows = list(Scan.select(Scan.place, Scan.scanned_at).where(Scan.batch == batch).tuples())
     warnings = []
     hour_ago = utcnow() - dt.timedelta(hours=1)
-    recent = scans.where(Scan.scanned_at >= hour_ago).count()
-    if recent > SCANS_PER_HOUR_LIMIT:
+    if len({place for place, at in rows if at >= hour_ago}) > SCANS_PER_HOUR_LIMIT:
         warnings.append("frequent")
     sale = (Event.select(Event.event_time)
             .where((Event.batch == batch) & (Event.biz_step == "retail_selling") & (Event.kind == "event"))
             .order_by(Event.event_time).first())
     if sale is not None:
-        before = {s.place for s in scans.where(Scan.scanned_at < sale.event_time)}
-        after = {s.place for s in scans.where(Scan.scanned_at >= sale.event_time)} - before
+        before = {place for place, at in rows if at < sale.event_time}
+        after = {place for place, at in rows if at >= sale.event_time} - before
         if len(after) > NEW_PLACES_AFTER_SALE_LIMIT:
             warnings.append("new_places")
-    return {"total": total, "first": first.scanned_at if first else None, "warnings": warnings}
+    return {"total": len(rows), "first": min((at for _place, at in rows), default=None), "warnings": warnings}
+
+
+# Public views, kept while every row they are drawn from is unchanged: the key is a digest of the
+# batch's and its ancestors' rows (batches, events, links) and of what the verifier depends on (its
+# key function), so a change behind the app's back is shown at the next view.
+_VIEWS = {}  # key -> (expires at, monotonic; view)
+_VIEWS_LOCK = threading.Lock()
+VIEWS_MAX = 1024
 
 
 def public_view(batch):
+    """public_view_now, or the same view of exactly the same rows within CHAIN_VERIFY_CACHE_SECONDS."""
+    seconds = current_app.config.get("CHAIN_VERIFY_CACHE_SECONDS") or 0
+    verifier_key = _VERIFIER[1] if _VERIFIER else (lambda ids: None)
+    if seconds <= 0 or verifier_key is None:  # a verifier that cannot say what it depends on: no cache
+        return public_view_now(batch)
+    ids = lineage_ids(batch.id)
+    key = (current_app.config["DATABASE_URL"], batch.id, rows_digest(ids), verifier_key(ids))
+    now = time.monotonic()
+    with _VIEWS_LOCK:
+        cached = _VIEWS.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    view = public_view_now(batch)
+    if not view["verification"].get("chain_error"):  # a node that was down is asked again next time
+        with _VIEWS_LOCK:
+            if len(_VIEWS) >= VIEWS_MAX:
+                expired = [k for k, (expires, _v) in _VIEWS.items() if expires <= now]
+                for old in expired or list(_VIEWS)[:VIEWS_MAX // 4]:
+                    _VIEWS.pop(old, None)
+            _VIEWS[key] = (now + seconds, view)
+    return view
+
+
+def public_view_now(batch):
     """Everything the public consumer page shows, from hashed event documents only."""
     steps = journey(batch)
     origin = None

@@ -3,9 +3,12 @@
 It registers a listener for new events and the provider of the consumer page's
 verification, and reads events and batch headers through the functions here.
 """
+import hashlib
 import json
 
-from trace.models import Batch, Event
+from trace._lineage import ancestor_ids
+from trace.models import Batch, BatchLink, Event
+from web.db import database
 
 _EVENT_LISTENERS = []
 _VERIFIER = []
@@ -17,9 +20,11 @@ def add_event_listener(listener):
         _EVENT_LISTENERS.append(listener)
 
 
-def set_verifier(verifier):
-    """``verifier(batch, steps)`` answers ``verification`` (the consumer page's verdict)."""
-    _VERIFIER[:] = [verifier]
+def set_verifier(verifier, key=None):
+    """``verifier(batch, steps)`` answers ``verification`` (the consumer page's verdict); ``key(batch_ids)``,
+    if given, digests whatever else in the database that verdict depends on (the public view is kept
+    while it and the batches' own rows are unchanged)."""
+    _VERIFIER[:] = [verifier, key]
 
 
 def event_record(event):
@@ -44,6 +49,28 @@ def batch_header(batch_id):
             "harvestDate": batch.harvest_date.isoformat() if batch.harvest_date else None,
             "quantity": batch.quantity, "unit": batch.unit, "createdBy": batch.created_by_id,
             "createdAt": batch.created_at.isoformat()}
+
+
+def rows_digest(batch_ids):
+    """A digest of every stored column of these batches' rows, their events' rows and the links that
+    made them, as the database holds them: any change, deletion or insertion gives another digest (a
+    cache key for verdicts)."""
+    ids = sorted(set(batch_ids)) or [0]
+    marks = ", ".join([database.param] * len(ids))
+    digest = hashlib.blake2b(digest_size=32)
+    # Plain SQL and the driver's rows (every column, SELECT *): building peewee queries and model
+    # objects would cost more than the verdict this key saves.
+    for table, column in ((Batch, "id"), (Event, "batch_id"), (BatchLink, "child_id")):
+        sql = f'SELECT * FROM "{table._meta.table_name}" WHERE "{column}" IN ({marks}) ORDER BY "id"'
+        for row in database.execute_sql(sql, ids):
+            digest.update(repr(tuple(row)).encode())
+        digest.update(b"|")
+    return digest.hexdigest()
+
+
+def lineage_ids(batch_id):
+    """The batch and every batch it was made from: all a batch's journey can draw on."""
+    return sorted(ancestor_ids(batch_id) | {batch_id})
 
 
 def batch_events(batch_id, after_id=0):

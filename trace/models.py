@@ -127,4 +127,15 @@ class Scan(BaseModel):
     place = pw.CharField(max_length=16)  # hash of the client's /24 (IPv4) or /48 (IPv6) network
 
     class Meta:
-        indexes = ((("batch", "scanned_at"), False),)
+        indexes = ((("batch", "scanned_at"), False), (("batch", "place", "scanned_at"), False))
+
+
+class IssuedSerial(BaseModel):
+    """A serial printed on one of the batch's labels (AI 21): only these resolve on the consumer page."""
+
+    batch = pw.ForeignKeyField(Batch, backref="issued_serials")
+    serial = pw.CharField(max_length=20)
+    issued_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("batch", "serial"), True),)

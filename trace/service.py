@@ -16,24 +16,25 @@ The work is done in trace's private modules; other packages import only this one
 """
 from trace._access import acting_organisations, get_batch, held_with, holder_names, visible_batches
 from trace._batches import create_batch, merge, record_plot_inspection, split, transform, unbatched_quantity
-from trace._consumer import (NEW_PLACES_AFTER_SALE_LIMIT, SCANS_PER_HOUR_LIMIT, place_of, public_view, record_scan,
-                             scan_stats, verification)
+from trace._consumer import (NEW_PLACES_AFTER_SALE_LIMIT, SCANS_PER_HOUR_LIMIT, issue_serials, place_of, public_view,
+                             record_scan, scan_stats, serial_issued, verification)
 from trace._core import (CODE_ALPHABET, DISPOSITIONS, NS, RECORDABLE_STEPS, TRANSFORMING, UOM, base_url, batch_url,
                          canonical_json, digest, find_by_link, organisation_uri, step_name, verify_event)
 from trace._events import ATTACHMENT_MAX_BYTES, correct_event, find_event, record_event, store_attachment
 from trace._hooks import (_EVENT_LISTENERS, _VERIFIER, add_event_listener, batch_events, batch_header,  # noqa: F401
-                          batch_ids_with_events, event_count, event_record, find_by_code, set_verifier)
+                          batch_ids_with_events, event_count, event_record, find_by_code, lineage_ids, rows_digest,
+                          set_verifier)
 from trace._lineage import ancestor_ids, child_links, descendant_ids, journey, parent_links, recall
 
 __all__ = [
     "acting_organisations", "get_batch", "held_with", "holder_names", "visible_batches",
     "create_batch", "merge", "record_plot_inspection", "split", "transform", "unbatched_quantity",
     "NEW_PLACES_AFTER_SALE_LIMIT", "SCANS_PER_HOUR_LIMIT", "place_of", "public_view", "record_scan", "scan_stats",
-    "verification",
+    "issue_serials", "serial_issued", "verification",
     "CODE_ALPHABET", "DISPOSITIONS", "NS", "RECORDABLE_STEPS", "TRANSFORMING", "UOM", "base_url", "batch_url",
     "canonical_json", "digest", "find_by_link", "organisation_uri", "step_name", "verify_event",
     "ATTACHMENT_MAX_BYTES", "correct_event", "find_event", "record_event", "store_attachment",
     "add_event_listener", "batch_events", "batch_header", "batch_ids_with_events", "event_count", "event_record",
-    "find_by_code", "set_verifier",
+    "find_by_code", "lineage_ids", "rows_digest", "set_verifier",
     "ancestor_ids", "child_links", "descendant_ids", "journey", "parent_links", "recall",
 ]

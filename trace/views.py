@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -24,7 +24,7 @@ from web.db import Conflict, ValidationError
 from web.clock import from_utc_naive, local_zone
 from web.forms import apply_errors, submit
 from web.permissions import Access, Denied
-from web.security import login_required
+from web.security import limiter, login_required
 
 bp = Blueprint("trace", __name__, template_folder="templates")
 
@@ -111,7 +111,7 @@ def batch_new():
         abort(404)
     harvest = farms.harvest_record(g.user, log_id)  # Denied: 404/403; not a harvest: 422
     available = max(service.unbatched_quantity(harvest), 0)
-    form = BatchForm(data={"harvest_log": harvest.log_id, "lot_number": harvest.lot_number or ""})
+    form = BatchForm(data={"harvest_log": harvest.log_id, "lot_number": harvest.lot_number or farms.suggest_lot()})
     refusal = None
     if form.validate_on_submit():
         try:
@@ -342,9 +342,12 @@ def labels(batch_id):
     if not 1 <= count <= MAX_LABELS or not 1 <= start <= 10 ** 8:
         abort(400)
     serials = request.args.get("serials") == "1"
+    numbers = [f"{number:06d}" for number in range(start, start + count)]
+    if serials:  # printed serials are the only ones the consumer page accepts
+        service.issue_serials(batch, numbers)
     sheet = []
-    for number in range(start, start + count):
-        serial = f"{number:06d}" if serials else None
+    for number in numbers:
+        serial = number if serials else None
         link = service.batch_url(batch, serial)
         sheet.append({"serial": serial, "link": link, "svg": inline_svg(link)})
     farm = batch.farm if batch.farm_id else None
@@ -386,14 +389,33 @@ def _raw_path():
     return raw if raw.startswith("/") else request.path
 
 
+def _place_key():
+    return "place:" + service.place_of(request.remote_addr)
+
+
+@bp.errorhandler(429)
+def _too_many_scans(e):
+    """A client or network that floods the public page: a page a buyer can read, and Retry-After
+    (Flask-Limiter adds it); nothing was counted."""
+    if request.endpoint != "trace.consumer":
+        from web.errors import respond
+
+        return respond(429, "too_many_requests", e.description)
+    return render_template("trace/public_busy.html", next_path=_raw_path()), 429
+
+
 @bp.get("/t/<path:rest>")
 @bp.get("/01/<path:rest>")
+@limiter.limit(lambda: current_app.config["CONSUMER_LIMIT_PER_ADDRESS"], scope="consumer-address")
+@limiter.limit(lambda: current_app.config["CONSUMER_LIMIT_PER_PLACE"], key_func=_place_key, scope="consumer-place")
 def consumer(rest):
     try:
         link = digital_link.parse(_raw_path())
     except ValueError:
         link = None
     batch = service.find_by_link(link) if link else None
+    if batch is not None and link.serial is not None and not service.serial_issued(batch, link.serial):
+        batch = None  # a serial never printed on this batch's labels: a guess or a copy
     if batch is None:
         return render_template("trace/public_not_found.html", next_path=_raw_path()), 404
     if request.method == "GET":  # link previews that only ask for headers are not scans
@@ -404,6 +426,8 @@ def consumer(rest):
     county = divisions.full_name(farm["countyCode"]) if farm.get("countyCode") else farm.get("county")
     response = Response(render_template(
         "trace/public.html", batch=batch, product=_product(batch), view=view, origin=origin, farm=farm,
+        # Each label translated once, not once per journey step (a lazy string looks its catalogue up each time).
+        step_labels={k: str(v) for k, v in STEP_LABELS.items()}, seal_labels={k: str(v) for k, v in SEAL_LABELS.items()},
         county=county, conditions=sensors.describe_conditions(view["conditions"]), stats=service.scan_stats(batch), serial=link.serial, local_time=from_utc_naive,
         next_path=_raw_path()))
     response.headers["Cache-Control"] = "no-store"

@@ -77,6 +77,13 @@ _SETTINGS = {
     "RATELIMIT_STORAGE_URI": ("memory://", str),
     "LOGIN_LIMIT_PER_ADDRESS": ("20 per 10 minutes", str),
     "LOGIN_LIMIT_PER_ACCOUNT": ("10 per 10 minutes", str),
+    # Consumer page: a place (hashed /24 or /48 network) counts once per window; clients that flood it
+    # get 429 (per address, and per place).
+    "SCAN_WINDOW_HOURS": (24, float),
+    "CONSUMER_LIMIT_PER_ADDRESS": ("30/minute", str),
+    "CONSUMER_LIMIT_PER_PLACE": ("120/minute", str),
+    # gunicorn worker processes scripts/run starts (0: one per CPU core).
+    "WEB_WORKERS": (0, int),
     "CHAIN_RPC_URL": ("", str),
     "CHAIN_CONTRACT": ("", str),
     "CHAIN_ADMIN_KEY": ("", str),
@@ -87,6 +94,8 @@ _SETTINGS = {
     "CHAIN_ANCHOR_EVENTS": (10000, int),
     "CHAIN_RECONCILE_SECONDS": (300, int),
     "CHAIN_POA": (False, _bool),
+    # How long a batch's verification verdict is reused while the rows it was computed from are unchanged.
+    "CHAIN_VERIFY_CACHE_SECONDS": (300, int),
 }
 
 LANGUAGES = {"zh": "中文", "en": "English"}

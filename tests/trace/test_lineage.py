@@ -1,4 +1,6 @@
 """Split, merge, transform, and recall both ways."""
+import re
+
 import pytest
 
 from trace import service as trace
@@ -16,7 +18,9 @@ def test_split_makes_children_that_know_their_parent(app, world, journey, batch)
     with app.test_request_context():
         children = trace.split(world.operator, batch, [1000, 1500], when=journey.at(2))
         assert [c.quantity for c in children] == [1000, 1500]
-        assert [c.lot_number for c in children] == ["XF-2611-01-1", "XF-2611-01-2"]
+        # Suggested lots keep the parent's prefix and add a random part: not the parent's lot and a count.
+        assert all(re.fullmatch(r"XF-\d{4}-[2-9A-HJ-NP-Z]{6}", c.lot_number) for c in children)
+        assert len({c.lot_number for c in children}) == 2
         assert Batch.get_by_id(batch.id).remaining == 2500
         assert {link.parent_id for link in BatchLink.select().where(BatchLink.child.in_(children))} == {batch.id}
         child_steps = [d["bizStep"] for _e, d, _x in trace.journey(children[0])]
@@ -60,7 +64,7 @@ def test_merge_needs_one_product_and_transform_changes_it(app, world, journey, b
         assert any(i["product"] == "1.8%阿维菌素乳油" for o in recall["origins"] for i in o["inputs"])
         forward = trace.recall(batch)
         assert {d["lot_number"] for d in forward["downstream"]} == {
-            "XF-2611-01-1", "XF-2611-01-2", "XF-MERGE-1", "JUICE-1"}
+            a.lot_number, b.lot_number, "XF-MERGE-1", "JUICE-1"}
         juice_row = next(d for d in forward["downstream"] if d["lot_number"] == "JUICE-1")
         assert juice_row["last_step"] == "transforming" and juice_row["holder"] == "信丰脐橙合作社"
 

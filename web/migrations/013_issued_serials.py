@@ -1,0 +1,53 @@
+"""Peewee migrations -- 013_issued_serials.py.
+
+Some examples (model - class or model name)::
+
+    > Model = migrator.orm['table_name']            # Return model in current state by name
+    > Model = migrator.ModelClass                   # Return model in current state by name
+
+    > migrator.sql(sql)                             # Run custom SQL
+    > migrator.run(func, *args, **kwargs)           # Run python function with the given args
+    > migrator.create_model(Model)                  # Create a model (could be used as decorator)
+    > migrator.remove_model(model, cascade=True)    # Remove a model
+    > migrator.add_fields(model, **fields)          # Add fields (allow_not_null=True skips default)
+    > migrator.change_fields(model, **fields)       # Change fields
+    > migrator.remove_fields(model, *field_names, cascade=True)
+    > migrator.rename_field(model, old_field_name, new_field_name)
+    > migrator.rename_table(model, new_table_name)
+    > migrator.add_index(model, *col_names, unique=False)
+    > migrator.add_not_null(model, *field_names)
+    > migrator.add_default(model, field_name, default)
+    > migrator.add_constraint(model, name, sql)
+    > migrator.drop_index(model, *col_names)
+    > migrator.drop_not_null(model, *field_names)
+    > migrator.drop_constraints(model, *constraints)
+
+"""
+
+import peewee as pw
+from peewee_migrate import Migrator
+
+
+def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
+    """Only serials printed on a batch's labels resolve; scans are counted once per place and window."""
+
+    migrator.add_index('scan', 'batch', 'place', 'scanned_at', unique=False)
+
+    @migrator.create_model
+    class IssuedSerial(pw.Model):
+        id = pw.AutoField()
+        batch = pw.ForeignKeyField(column_name='batch_id', field='id', model=migrator.orm['batch'])
+        serial = pw.CharField(max_length=20)
+        issued_at = pw.DateTimeField()
+
+        class Meta:
+            legacy_table_names = False
+            table_name = "issued_serial"
+            indexes = [(('batch', 'serial'), True)]
+
+
+def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
+
+    migrator.drop_index('scan', 'batch', 'place', 'scanned_at')
+
+    migrator.remove_model('issued_serial')

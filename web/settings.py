@@ -75,6 +75,8 @@ _SETTINGS = {
     "CHAIN_ANCHOR_EVENTS": (10000, int),
     "CHAIN_RECONCILE_SECONDS": (300, int),
     "CHAIN_POA": (False, _bool),
+    # Agriculture bureau: how often its tallies are brought up to date from the other domains' figures.
+    "BUREAU_REFRESH_SECONDS": (300, int),
 }
 
 LANGUAGES = {"zh": "中文", "en": "English"}

@@ -44,6 +44,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         refused_at = pw.DateTimeField()
 
         class Meta:
+            legacy_table_names = False
             table_name = "phi_refusal"
             indexes = [(('refused_at',), False)]
 
@@ -53,6 +54,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         refreshed_at = pw.DateTimeField()
 
         class Meta:
+            legacy_table_names = False
             table_name = "bureau_refresh"
 
     @migrator.create_model
@@ -61,6 +63,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         taken_at = pw.DateTimeField()
 
         class Meta:
+            legacy_table_names = False
             table_name = "bureau_snapshot"
 
     @migrator.create_model
@@ -74,6 +77,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         value = pw.FloatField()
 
         class Meta:
+            legacy_table_names = False
             table_name = "bureau_tally"
             indexes = [(('period', 'start', 'county_code', 'metric', 'key'), True)]
 

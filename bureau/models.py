@@ -20,7 +20,8 @@ class Tally(BaseModel):
 
     class Meta:
         table_name = "bureau_tally"
-        indexes = ((("period", "start", "county_code", "metric", "key"), True),)
+        indexes = ((("period", "start", "county_code", "metric", "key"), True),
+                   (("county_code", "period", "start"), False))
 
 
 class Snapshot(BaseModel):

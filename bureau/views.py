@@ -1,4 +1,6 @@
 """The bureau's pages: the dashboard (its home page), a county's farms, and the printable report."""
+import datetime as dt
+
 from flask import Blueprint, g, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -8,6 +10,7 @@ from web.security import login_required
 
 bp = login_required(Blueprint("bureau", __name__, template_folder="templates", url_prefix="/bureau"))
 
+DEFAULT_DAYS = 30
 LEVEL_CLASSES = ("blue", "yellow", "orange", "red")
 
 
@@ -26,10 +29,18 @@ def _query(division, period, **extra):
     return args
 
 
+def _period_args():
+    """The request's period; without one, the pages show the last 30 days (the API's default is this month)."""
+    args = request.args.to_dict()
+    if not any(args.get(name) for name in ("from", "to", "period")):
+        args["from"] = (service.local_today() - dt.timedelta(days=DEFAULT_DAYS - 1)).isoformat()
+    return args
+
+
 def _context():
     """(division, period, error) from the request; BadParameter becomes a message on the page."""
     try:
-        period = service.period_from(request.args)
+        period = service.period_from(_period_args())
         division = service.division_for(g.user, request.args.get("division"))
     except service.BadParameter as e:
         return None, None, e
@@ -82,7 +93,7 @@ def dashboard():
 @bp.get("/divisions/<code>/farms")
 def farms(code):
     try:
-        period = service.period_from(request.args)
+        period = service.period_from(_period_args())
         division, rows = service.farms_of(g.user, code, period)
     except service.BadParameter as e:
         return _error_page(e)

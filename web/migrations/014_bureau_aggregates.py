@@ -79,7 +79,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         class Meta:
             legacy_table_names = False
             table_name = "bureau_tally"
-            indexes = [(('period', 'start', 'county_code', 'metric', 'key'), True)]
+            indexes = [(('period', 'start', 'county_code', 'metric', 'key'), True), (('county_code', 'period', 'start'), False)]
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):

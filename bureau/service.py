@@ -313,32 +313,37 @@ def _segments(start, end):
 def _in_division(prefix):
     """The tally rows of the counties under a division: the province takes every row; a city or county lists its
     counties (equality lookups an index serves, where LIKE on a prefix needs a C collation)."""
-    if len(prefix) == 2:
-        return Tally.county_code.startswith(prefix)
+    if len(prefix) == 2:  # a range, not LIKE: the planner keeps the (period, start) index
+        return (Tally.county_code >= prefix) & (Tally.county_code < str(int(prefix) + 1))
     return Tally.county_code.in_([c.code for c in counties_under(prefix.ljust(6, "0"))] or [prefix])
 
 
-def _flows(prefix, start, end, by_month=False):
-    """Yield (county, month or None, metric, key, value) summed over start..end."""
-    condition = None
-    for period, first, last in _segments(start, end):
-        part = (Tally.period == period) & (Tally.start >= first) & (Tally.start <= last)
-        condition = part if condition is None else (condition | part)
-    columns = [Tally.county_code, Tally.metric, Tally.key]
-    if by_month:
-        columns.append(Tally.start)
-    query = (Tally.select(*columns, pw.fn.SUM(Tally.value))
-             .where(condition & _in_division(prefix) & Tally.metric.in_(FLOW_METRICS))
-             .group_by(*columns).tuples())
-    for row in query:
-        if by_month:
-            county, metric, key, start_, value = row
-            if isinstance(start_, str):
-                start_ = dt.date.fromisoformat(start_[:10])
-            yield county, month_start(start_), metric, key, value
-        else:
-            county, metric, key, value = row
-            yield county, None, metric, key, value
+def _flows(prefix, start, end, by=None, by_month=False):
+    """Yield (area, month or None, metric, key, value) summed over start..end, where area is the county (``by``
+    "county"), the city ("city") or None (the whole division: the database adds the counties up)."""
+    area = {"county": Tally.county_code, "city": pw.fn.SUBSTR(Tally.county_code, 1, 4)}.get(by)
+    columns = ([area] if area is not None else []) + [Tally.metric, Tally.key] + ([Tally.start] if by_month else [])
+    sums = {}
+    for period, first, last in _segments(start, end):  # one query a segment: each an index range
+        query = (Tally.select(*columns, pw.fn.SUM(Tally.value))
+                 .where((Tally.period == period) & (Tally.start >= first) & (Tally.start <= last)
+                        & _in_division(prefix) & Tally.metric.in_(FLOW_METRICS))
+                 .group_by(*columns).tuples())
+        for row in query:
+            row = list(row)
+            code = row.pop(0) if area is not None else None
+            if by == "city":
+                code = code + "00"
+            month = None
+            if by_month:
+                month = row.pop(2)
+                if isinstance(month, str):
+                    month = dt.date.fromisoformat(month[:10])
+                month = month_start(month)
+            metric, key, value = row
+            sums[(code, month, metric, key)] = sums.get((code, month, metric, key), 0) + value
+    for (code, month, metric, key), value in sums.items():
+        yield code, month, metric, key, value
 
 
 def _snapshot_day(end):
@@ -458,7 +463,9 @@ def summary(user, code=None, period=None, group_by=None):
             return key
         return None
 
-    for county, month, metric, key, value in _flows(prefix, period.start, period.end, by_month=group_by == "month"):
+    by = group_by if group_by in ("county", "city") else None
+    for county, month, metric, key, value in _flows(prefix, period.start, period.end, by=by,
+                                                    by_month=group_by == "month"):
         _add(total, (metric, key), value)
         if group_by == "crop" and metric not in CROP_METRICS:
             continue
@@ -522,12 +529,12 @@ def monthly_series(user, code, months=12, end=None):
     children = children_of(division) or [division]
     series = {c.code: {"harvest_kg": [0.0] * months, "alerts": [0] * months} for c in children}
     index = {s: i for i, s in enumerate(starts)}
-    for county, month, metric, _key, value in _flows(divisions.prefix(division.code), first, end, by_month=True):
-        if metric not in ("harvest_kg", "alerts"):
-            continue
-        for child in series:
-            if divisions.covers(child, county) and month in index:
-                series[child][metric][index[month]] += value
+    by = {"province": "city", "prefecture": "county"}.get(division.level)
+    for area, month, metric, _key, value in _flows(divisions.prefix(division.code), first, end, by=by,
+                                                   by_month=True):
+        child = area or division.code
+        if metric in ("harvest_kg", "alerts") and child in series and month in index:
+            series[child][metric][index[month]] += value
     return [s.strftime("%Y-%m") for s in starts], series
 
 

@@ -695,7 +695,7 @@ def bureau_daily_figures(day_from, day_to):
 
     - ``pesticide_applications`` by active ingredient (an input log of a pesticide category);
     - ``alerts`` by "source:level" (raised that day), ``alerts_acked`` likewise (of those raised that day),
-      and ``ack_minutes`` keyed by whole minutes from raising to acknowledging, counting alerts.
+      and ``ack_minutes`` keyed by the minutes from raising to acknowledging (see ``_ack_bucket``), counting alerts.
     """
     start, end = _utc_bounds(day_from, day_to)
     tally = {}
@@ -716,9 +716,18 @@ def bureau_daily_figures(day_from, day_to):
         add(county, day, "alerts", key)
         if acked is not None:
             add(county, day, "alerts_acked", key)
-            add(county, day, "ack_minutes", str(max(0, int((acked - created).total_seconds() // 60))))
+            add(county, day, "ack_minutes", str(_ack_bucket(max(0, int((acked - created).total_seconds() // 60)))))
     for (county, day, metric, key), value in tally.items():
         yield county, day, metric, key, value
+
+
+def _ack_bucket(minutes):
+    """Minutes to acknowledge, to the minute below an hour, to 10 minutes below 10 hours, to the hour below two
+    days, then to the day (a median a bureau reads; the tallies keep few keys)."""
+    for limit, step in ((60, 1), (600, 10), (2880, 60)):
+        if minutes < limit:
+            return minutes - minutes % step
+    return minutes - minutes % 1440
 
 
 def bureau_changed_days(since):

@@ -11,13 +11,13 @@ DOMAIN = Domain(
     demo_loader="bureau.demo:load",
     blueprints=("bureau", "bureau_api"),
     commands=("bureau",),
-    jobs=("bureau.refresh",),
+    jobs=("bureau.refresh", "bureau.monthly_reports"),
     homes=(("bureau", "bureau.dashboard"),),
 )
 
 
 def init_app(app):
-    from bureau import api, cli, jobs, views  # noqa: F401  (jobs registers the refresh job)
+    from bureau import api, cli, jobs, reports, views  # noqa: F401  (jobs and reports register the scheduled jobs)
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)

@@ -1,10 +1,10 @@
 """The bureau's pages: the dashboard (its home page), a county's farms, and the printable report."""
 import datetime as dt
 
-from flask import Blueprint, g, render_template, request, url_for
+from flask import Blueprint, abort, g, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from bureau import charts, service
+from bureau import charts, reports, service
 from web.clock import from_utc_naive
 from web.security import login_required
 
@@ -113,3 +113,21 @@ def report():
                            rows=result.get("rows", []), crops=crops["rows"], query=_query(division.code, period),
                            csv_url=url_for("bureau_api.summary", format="csv", group_by=group or "crop",
                                            **_query(division.code, period)))
+
+
+@bp.get("/reports")
+def report_list():
+    """The account's monthly reports (written by the scheduler on the first of each month)."""
+    service.division_for(g.user)  # bureau accounts only
+    return render_template("bureau/reports.html", months=reports.listing(g.user))
+
+
+@bp.get("/reports/<name>")
+def report_file(name):
+    service.division_for(g.user)
+    path = reports.path_of(g.user, name)
+    if path is None:
+        abort(404)
+    if name.endswith(".csv"):
+        return send_file(path, mimetype="text/csv", as_attachment=True, download_name=f"summary-{name}")
+    return send_file(path, mimetype="text/html")

@@ -15,10 +15,14 @@ def urls(division):
     }
 
 
+# Pages of the account's own monthly reports: no division to choose (each account reads only its own folder).
+OWN = {"bureau.report_list": "/bureau/reports", "bureau.report_file": "/bureau/reports/2026-11.csv"}
+
+
 def test_every_bureau_endpoint_is_in_the_jurisdiction_tests(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()
                  if rule.endpoint.split(".")[0] in ("bureau", "bureau_api")}
-    assert endpoints == set(urls("360722"))
+    assert endpoints == set(urls("360722")) | set(OWN)
 
 
 OUTSIDE = [
@@ -54,6 +58,8 @@ def test_other_roles_get_403_on_every_bureau_endpoint(client, world, username):
             assert client.get(url).status_code == 403, (username, endpoint)
     assert client.get("/bureau/").status_code == 403
     assert client.get("/api/v1/bureau/summary").status_code == 403
+    for endpoint, url in OWN.items():
+        assert client.get(url).status_code == 403, (username, endpoint)
 
 
 INSIDE = [("bureau_county", "360722"), ("bureau_city", "360722"), ("bureau_city", "360781"),

@@ -81,3 +81,39 @@ def sparkline(values, title):
     return Markup(f'<svg class="spark" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">'
                   f"<title>{escape(title)}</title><polyline class=\"line\" points=\"{points}\"/>"
                   f'<circle class="last" cx="{last_x:.1f}" cy="{last_y:.1f}" r="2"/></svg>')
+
+
+# Jiangxi's extent (degrees), the frame when the jurisdiction's farms are too few to give one.
+PROVINCE_BOUNDS = (113.5, 24.4, 118.5, 30.1)
+
+
+def farm_map(points, title, legend_none, bounds=None):
+    """Farms as dots at their coordinates (equirectangular, scaled by the cosine of the mean latitude), coloured
+    by their highest open alert; no tiles or outlines are fetched from anywhere."""
+    if not points:
+        return Markup("")
+    lons = [p["longitude"] for p in points]
+    lats = [p["latitude"] for p in points]
+    west, south, east, north = bounds or (min(lons), min(lats), max(lons), max(lats))
+    pad = max(east - west, north - south, 0.2) * 0.08
+    west, south, east, north = west - pad, south - pad, east + pad, north + pad
+    import math
+
+    aspect = (north - south) / max((east - west) * math.cos(math.radians((north + south) / 2)), 1e-6)
+    height = max(120, min(420, int(WIDTH * aspect)))
+
+    def xy(lon, lat):
+        return (lon - west) / (east - west) * WIDTH, height - (lat - south) / (north - south) * height
+
+    parts = [f'<svg class="chart map" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(title)}">'
+             f"<title>{escape(title)}</title>"
+             f'<rect class="frame" x="0.5" y="0.5" width="{WIDTH - 1}" height="{height - 1}"/>']
+    for p in sorted(points, key=lambda p: p["open_alerts"]):  # alerting farms drawn on top
+        x, y = xy(p["longitude"], p["latitude"])
+        level = p["level"] or "none"
+        radius = 3 if not p["open_alerts"] else 5
+        label = f"{p['name']}: {p['open_alerts']}" if p["open_alerts"] else f"{p['name']}: {legend_none}"
+        parts.append(f'<circle class="farm sev-{escape(level)}" cx="{x:.1f}" cy="{y:.1f}" r="{radius}">'
+                     f"<title>{escape(label)}</title></circle>")
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -553,6 +553,12 @@ def farms_of(user, code, period):
     return division, rows
 
 
+def map_points(user, code):
+    """The division's farms with a position and their open alerts, for the dashboard's map."""
+    division = division_for(user, code)
+    return farms.bureau_farm_points(divisions.prefix(division.code))
+
+
 # ---------------------------------------------------------------- CSV
 
 

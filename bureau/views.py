@@ -84,8 +84,12 @@ def dashboard():
     if division.parent_code and service.may_use(g.user) and (
             g.user.role == "admin" or service.divisions.covers(g.user.division_code, division.parent_code)):
         parent = service.divisions.get(division.parent_code)
-    return render_template("bureau/dashboard.html", division=division, period=period, result=result, rows=rows,
-                           sparks=sparks, own_spark=own_spark, charts=_charts(result, [r["month"] for r in monthly["rows"]], monthly),
+    points = service.map_points(g.user, division.code)
+    farm_map = charts.farm_map(points, _("Farms and open alerts"), _("no open alerts"),
+                               bounds=charts.PROVINCE_BOUNDS if division.level == "province" else None)
+    return render_template("bureau/dashboard.html", division=division, farm_map=farm_map, period=period,
+                           result=result, rows=rows, sparks=sparks, own_spark=own_spark,
+                           charts=_charts(result, [r["month"] for r in monthly["rows"]], monthly),
                            query=_query(division.code, period), parent=parent,
                            refreshed=from_utc_naive(result["refreshed_at"]) if result["refreshed_at"] else None)
 

@@ -35,6 +35,17 @@ def test_dashboard_has_divisions_trend_lines_and_charts(client, world, figures):
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
 
 
+def test_map_of_farms_and_open_alerts_is_drawn_on_the_server(app, client, world, figures):
+    login(client, "bureau_city")
+    page = client.get("/bureau/").get_data(as_text=True)
+    svg = page[page.index('<svg class="chart map"'):]
+    svg = svg[:svg.index("</svg>")]
+    # Farm A (the only one with coordinates) has an orange sensor alarm and a yellow warning open.
+    assert svg.count("<circle") == 1 and 'class="farm sev-orange"' in svg and "A 果园: 2" in svg
+    other = login(app.test_client(), "bureau_fuzhou")
+    assert "class=\"farm" not in other.get("/bureau/").get_data(as_text=True)  # 抚州: farm B has no position
+
+
 def test_county_drill_down_lists_farms_with_figures_only(client, world, figures):
     login(client, "bureau_county")
     dashboard = client.get("/bureau/").get_data(as_text=True)

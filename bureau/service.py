@@ -553,6 +553,13 @@ def farms_of(user, code, period):
     return division, rows
 
 
+def open_alerts(user, code, limit=10):
+    """The most severe and newest open alerts on the division's farms (the farms service checks the user)."""
+    division = division_for(user, code)
+    prefix = divisions.prefix(division.code)
+    return [a for a in farms.open_alerts(user, limit=500) if a.farm.county_code.startswith(prefix)][:limit]
+
+
 def map_points(user, code):
     """The division's farms with a position and their open alerts, for the dashboard's map."""
     division = division_for(user, code)

@@ -88,6 +88,7 @@ def dashboard():
     farm_map = charts.farm_map(points, _("Farms and open alerts"), _("no open alerts"),
                                bounds=charts.PROVINCE_BOUNDS if division.level == "province" else None)
     return render_template("bureau/dashboard.html", division=division, farm_map=farm_map, period=period,
+                           alerts=service.open_alerts(g.user, division.code),
                            result=result, rows=rows, sparks=sparks, own_spark=own_spark,
                            charts=_charts(result, [r["month"] for r in monthly["rows"]], monthly),
                            query=_query(division.code, period), parent=parent,

@@ -1,6 +1,7 @@
 """Monthly reports: on the first of each month the scheduler writes, for each bureau account, last month's
 summary of its division as CSV (UTF-8 with BOM) and as the printable HTML page, kept under
 DATA_DIR/bureau-reports/<user id>/ for the account to download."""
+import datetime as dt
 import logging
 import re
 from pathlib import Path
@@ -77,5 +78,5 @@ def path_of(user, name):
 
 @scheduler.register("bureau.monthly_reports", "cron", day=1, hour=1, minute=15)
 def monthly_job(app):
-    last_month = service.month_start(service.month_start(service.local_today()) - service.dt.timedelta(days=1))
+    last_month = service.month_start(service.month_start(service.local_today()) - dt.timedelta(days=1))
     log.info("bureau monthly reports for %s: %d written", last_month, write_all(last_month, app))

@@ -8,7 +8,6 @@ tally rows of the counties under a division: months for the whole months of the 
 import csv
 import datetime as dt
 import io
-import statistics  # noqa: F401
 from dataclasses import dataclass, field
 
 import peewee as pw

@@ -73,7 +73,7 @@ def dashboard():
         return _error_page(error)
     group = "county" if division.level == "prefecture" else ("city" if division.level == "province" else None)
     result = service.summary(g.user, division.code, period, group)
-    months, series = service.monthly_series(g.user, division.code, end=period.end)
+    _months, series = service.monthly_series(g.user, division.code, end=period.end)
     year = service.Period(service.months_back(period.end, 12), period.end)
     monthly = service.summary(g.user, division.code, year, "month")
     rows = result.get("rows", [])

@@ -740,3 +740,25 @@ def find_public_batch(code):
     """The batch with this code (codes are printed on labels: anyone may check a batch's proof)."""
     return trace.find_by_code(code)
 
+
+
+# ---------------------------------------------------------------- figures for the agriculture bureau
+
+
+def anchored_batch_ids(batch_ids):
+    """The batches among ``batch_ids`` whose every sealed event sits in a root confirmed on chain."""
+    ids = list(batch_ids)
+    anchored = set()
+    for chunk in range(0, len(ids), 500):
+        rows = (Seal.select(Seal.batch_id, pw.fn.COUNT(Seal.id),
+                            pw.fn.SUM(pw.Case(None, [(Root.state == "confirmed", 1)], 0)))
+                .join(Root, pw.JOIN.LEFT_OUTER).where(Seal.batch_id.in_(ids[chunk:chunk + 500]))
+                .group_by(Seal.batch_id).tuples())
+        anchored |= {batch_id for batch_id, count, confirmed in rows if count and count == confirmed}
+    return anchored
+
+
+def batches_confirmed_since(since):
+    """Ids of the batches with a seal whose root was confirmed at or after ``since`` (naive UTC)."""
+    return {b for (b,) in Seal.select(Seal.batch_id).distinct().join(Root)
+            .where(Root.confirmed_at >= since).tuples()}

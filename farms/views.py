@@ -8,7 +8,7 @@ from farms import service
 from farms.forms import (ACTIVITY_LABELS, CERTIFICATION_LABELS, INPUT_CATEGORY_LABELS, LOG_KIND_BADGES, LOG_KIND_LABELS,
                          PLOT_KIND_LABELS, START_METHOD_LABELS, FarmForm, FarmInvitationForm, LogForm, PlantingForm,
                          PlotForm)
-from web import divisions
+from web import divisions, registry
 from web.clock import from_utc_naive, local_zone
 from web.forms import submit
 from web.permissions import Access, can_create_farm
@@ -39,6 +39,9 @@ def _form_page(template, form, **context):
 
 @bp.get("/dashboard")
 def dashboard():
+    home = registry.home_endpoint(g.user.role)
+    if home != "farms.dashboard":  # bureaus have a home of their own
+        return redirect(url_for(home))
     farms = list(service.visible_farms(g.user).order_by(service.Farm.name).limit(50))
     logs = list(service.logs_query(g.user).limit(10))
     alerts = service.open_alerts(g.user, limit=20)

@@ -620,3 +620,59 @@ def purge_raw(older_than_days):
     """Delete raw readings older than the retention; rollups stay. Returns how many were deleted."""
     cutoff = utcnow() - dt.timedelta(days=older_than_days)
     return Reading.delete().where(Reading.ts < cutoff).execute()
+
+
+# ---------------------------------------------------------------- figures for the agriculture bureau
+
+
+def _local_midnight(day):
+    from web.clock import local_zone
+
+    return to_utc_naive(dt.datetime.combine(day, dt.time(), tzinfo=local_zone()))
+
+
+def bureau_daily_figures(day_from, day_to):
+    """Yield (county, local day, "readings", "", count) from the daily rollups, not the raw readings."""
+    county_of = farms.farm_counties()
+    start, end = _local_midnight(day_from), _local_midnight(day_to + dt.timedelta(days=1))
+    tally = {}
+    rows = (Rollup.select(Device.farm, Rollup.start, pw.fn.SUM(Rollup.count)).join(Device)
+            .where((Rollup.period == "day") & (Rollup.start >= start) & (Rollup.start < end))
+            .group_by(Device.farm, Rollup.start).tuples())
+    for farm_id, start_, count in rows.iterator():
+        county = county_of.get(farm_id)
+        if county is None:
+            continue
+        if isinstance(start_, str):
+            start_ = dt.datetime.fromisoformat(start_)
+        key = (county, from_utc_naive(start_).date())
+        tally[key] = tally.get(key, 0) + (count or 0)
+    for (county, day), count in tally.items():
+        yield county, day, "readings", "", count
+
+
+def bureau_stock_figures(day, now=None, silent_minutes=30):
+    """Yield (county, metric, "", value) at the end of the local day ``day``: ``devices`` (active, created by then)
+    and ``devices_online``: for today, those heard within ``silent_minutes`` of ``now``; for a past day, those that
+    reported that day."""
+    county_of = farms.farm_counties()
+    now = now or utcnow()
+    end = _local_midnight(day + dt.timedelta(days=1))
+    counts = {}
+    for farm_id, in Device.select(Device.farm).where(Device.active & (Device.created_at < end)).tuples():
+        county = county_of.get(farm_id)
+        if county:
+            counts[(county, "devices")] = counts.get((county, "devices"), 0) + 1
+    if end > now:
+        online = (Device.select(Device.farm).where(
+            Device.active & (Device.last_seen_at >= now - dt.timedelta(minutes=silent_minutes))).tuples())
+    else:
+        online = (Device.select(Device.farm).where(Device.active & Device.id.in_(
+            Rollup.select(Rollup.device).where((Rollup.period == "day") & (Rollup.start == _local_midnight(day)))))
+            .tuples())
+    for farm_id, in online:
+        county = county_of.get(farm_id)
+        if county:
+            counts[(county, "devices_online")] = counts.get((county, "devices_online"), 0) + 1
+    for (county, metric), value in counts.items():
+        yield county, metric, "", value

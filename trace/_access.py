@@ -39,14 +39,15 @@ def get_batch(user, batch_id):
 
 
 def visible_batches(user):
-    """Batches the user's organisations hold or held, newest first (all for admins and inspectors)."""
+    """Batches the user's organisations hold or held, or that come from a farm the user may view (a bureau's
+    jurisdiction), newest first (all for admins and inspectors): the batches ``get_batch`` opens."""
     query = Batch.select().order_by(Batch.created_at.desc(), Batch.id.desc())
     if user.role in ("admin", "inspector"):
         return query
     acting = list(acting_organisations(user)) or [0]
     touched = Event.select(Event.batch).where(Event.organisation.in_(acting))
     return query.where(Batch.holder.in_(acting) | Batch.organisation.in_(acting) | Batch.id.in_(touched)
-                       | (Batch.destination.in_(acting)))
+                       | (Batch.destination.in_(acting)) | Batch.farm.in_(farms.visible_farm_ids(user)))
 
 
 def held_with(user, batch, limit=50):

@@ -13,7 +13,7 @@ from trace._core import NS, TRANSFORMING, _new_code, canonical_json
 from trace._events import (_append, _attachments, _base_document, _check_time, _inspection_items,
                            _last_event_time, _positive, _quantity_element)
 from trace._lineage import _locked
-from trace.models import Batch, BatchLink, Inspection
+from trace.models import Batch, BatchLink, Inspection, PhiRefusal
 from web.accounts.models import Organisation
 from web.clock import from_utc_naive, local_zone, to_utc_naive
 from web.db import Conflict, ValidationError, database
@@ -74,6 +74,7 @@ def create_batch(user, data):
     if violations:
         override = _override_inspection(data.get("override_inspection"), harvest, violations)
         if override is None:
+            PhiRefusal.create(harvest_log=harvest.log_id, farm=harvest.farm_id)
             first = violations[0]
             message = _("%(product)s was applied on %(applied)s; its pre-harvest interval of %(days)d days "
                         "ends on %(safe)s. The earliest safe harvest date is %(safe)s.",

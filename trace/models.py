@@ -139,3 +139,15 @@ class IssuedSerial(BaseModel):
 
     class Meta:
         indexes = ((("batch", "serial"), True),)
+
+
+class PhiRefusal(BaseModel):
+    """A batch was refused because a pesticide's pre-harvest interval had not elapsed (counted by the bureau)."""
+
+    harvest_log = pw.ForeignKeyField(Log, on_delete="CASCADE")
+    farm = pw.ForeignKeyField(Farm)
+    refused_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "phi_refusal"
+        indexes = ((("refused_at",), False),)

@@ -15,6 +15,10 @@ The work is done in trace's private modules; other packages import only this one
 - ``_consumer``: scans, the public page, its verification
 """
 from trace._access import acting_organisations, get_batch, held_with, holder_names, visible_batches
+from trace._bureau import MASS_TO_KG, harvest_batches, harvest_days_of
+from trace._bureau import changed_days as bureau_changed_days
+from trace._bureau import daily_figures as bureau_daily_figures
+from trace._bureau import farm_figures as bureau_farm_figures
 from trace._batches import create_batch, merge, record_plot_inspection, split, transform, unbatched_quantity
 from trace._consumer import (NEW_PLACES_AFTER_SALE_LIMIT, SCANS_PER_HOUR_LIMIT, issue_serials, place_of, public_view,
                              record_scan, scan_stats, serial_issued, verification)
@@ -27,6 +31,8 @@ from trace._hooks import (_EVENT_LISTENERS, _VERIFIER, add_event_listener, batch
 from trace._lineage import ancestor_ids, child_links, descendant_ids, journey, parent_links, recall
 
 __all__ = [
+    "MASS_TO_KG", "harvest_batches", "harvest_days_of", "bureau_changed_days", "bureau_daily_figures",
+    "bureau_farm_figures",
     "acting_organisations", "get_batch", "held_with", "holder_names", "visible_batches",
     "create_batch", "merge", "record_plot_inspection", "split", "transform", "unbatched_quantity",
     "NEW_PLACES_AFTER_SALE_LIMIT", "SCANS_PER_HOUR_LIMIT", "place_of", "public_view", "record_scan", "scan_stats",

@@ -17,6 +17,7 @@ DOMAINS = (
     "trace",
     "chain",
     "weather",
+    "bureau",
 )
 
 

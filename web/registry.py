@@ -31,6 +31,7 @@ class Domain:
     blueprints: tuple = ()  # names of the blueprints init_app registers
     commands: tuple = ()  # names of the top-level CLI commands init_app adds
     jobs: tuple = ()  # ids of the scheduled jobs init_app registers
+    homes: tuple = ()  # (role, endpoint): the home page of users of that role (default farms.dashboard)
 
 
 def domain_names():
@@ -66,6 +67,15 @@ def reference_loaders():
 def demo_loaders():
     """(domain name, loader) in ``DOMAINS`` order."""
     return tuple((d.name, resolve(d.demo_loader)) for d in domains() if d.demo_loader)
+
+
+def home_endpoint(role):
+    """The endpoint of the home page of users of ``role``."""
+    for domain in domains():
+        for home_role, endpoint in domain.homes:
+            if home_role == role:
+                return endpoint
+    return "farms.dashboard"
 
 
 def init_app(app):

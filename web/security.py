@@ -98,4 +98,7 @@ def init_app(app):
 
     @app.context_processor
     def _inject_user():
-        return {"current_user": g.get("user")}
+        from web import registry
+
+        user = g.get("user")
+        return {"current_user": user, "home_endpoint": registry.home_endpoint(user.role) if user else None}

@@ -96,6 +96,8 @@ _SETTINGS = {
     "CHAIN_POA": (False, _bool),
     # How long a batch's verification verdict is reused while the rows it was computed from are unchanged.
     "CHAIN_VERIFY_CACHE_SECONDS": (300, int),
+    # Agriculture bureau: how often its tallies are brought up to date from the other domains' figures.
+    "BUREAU_REFRESH_SECONDS": (300, int),
 }
 
 LANGUAGES = {"zh": "中文", "en": "English"}

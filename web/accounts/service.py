@@ -300,3 +300,8 @@ def revoke_invitation(user, invitation_id):
     if invitation.state != "pending":
         raise Conflict(_("This invitation is no longer open."), {"invitation": _("Answered, withdrawn or expired.")})
     return close(invitation, "revoked")
+
+
+def users_with_role(role):
+    """Active users of ``role``, by id."""
+    return list(User.select().where((User.role == role) & User.active).order_by(User.id))

@@ -6,7 +6,7 @@ from flask import (Blueprint, abort, current_app, flash, g, make_response, redir
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from web import security
+from web import registry, security
 from web.accounts import service
 from web.accounts.forms import InvitationForm, LoginForm, PasswordForm, TokenForm
 from web.db import Conflict, ValidationError
@@ -38,7 +38,7 @@ def _safe_next(target):
 def index():
     if g.user is None:
         return render_template("accounts/login.html", form=LoginForm())
-    return redirect(url_for("farms.dashboard"))
+    return redirect(url_for(registry.home_endpoint(g.user.role)))
 
 
 def _failed(response):

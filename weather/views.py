@@ -116,7 +116,7 @@ def feeds():
             flash(_("Saved."), "info")
             return redirect(url_for("weather.feeds"))
     return render_template("weather/feeds.html", form=form, feeds=service.feeds(),
-                           local_time=from_utc_naive), 422 if form.errors else 200
+                           local_time=from_utc_naive, feed_refused=service.feed_refused), 422 if form.errors else 200
 
 
 @bp.post("/feeds/<int:feed_id>/poll")

@@ -14,6 +14,12 @@ def _bool(value):
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _allowed_networks(value):
+    from web.outbound import allowed_networks
+
+    return allowed_networks(value)
+
+
 # name -> (default, parser). A default of None means "derived below".
 _SETTINGS = {
     "DATA_DIR": (str(PROJECT_ROOT / "data"), str),
@@ -39,6 +45,9 @@ _SETTINGS = {
     # Let users' webhook / WeCom / DingTalk addresses reach loopback, private and link-local hosts
     # (an on-premises install whose receivers are on the LAN). Off: such addresses are refused.
     "NOTIFY_ALLOW_PRIVATE": (False, _bool),
+    # Weather feeds (their URLs, the links in their indexes, every redirect) likewise: 0 none, 1 every
+    # private network, or a list of networks ("192.168.10.0/24, 10.1.0.0/16") a feed server of your own is on.
+    "FEED_ALLOW_PRIVATE": ((), _allowed_networks),
     "ESCALATE_MINUTES": (30, int),
     "SMS_GATEWAY_URL": ("", str),
     "SMS_TEMPLATE": ('{"to": "{phone}", "content": "{text}"}', str),

@@ -4,6 +4,7 @@ import math
 
 from flask import g, jsonify, request
 from flask_babel import gettext as _
+from werkzeug.exceptions import BadRequest
 
 from trace import service
 from web.api import ApiError, api_blueprint, json_body, paginated
@@ -159,7 +160,7 @@ def record_event(batch_id):
 def correct_event(event_id):
     event = service.find_event(event_id)
     if event is None:
-        raise Denied(404, "event not found")
+        raise Denied(404, _("event not found"))
     service.get_batch(g.user, event.batch_id)
     data = json_body()
     _only(data, ("event_time", "place", "notes", "quantity", "reason"))
@@ -287,9 +288,12 @@ def import_epcis():
 
     if request.mimetype not in ("application/json", "application/ld+json"):
         raise ApiError(415, "unsupported_media_type", _("Send an EPCIS 2.0 JSON(-LD) document."))
-    document = request.get_json(silent=True, force=True)
+    try:
+        document = request.get_json(force=True)
+    except BadRequest:
+        raise ApiError(400, "bad_request", _("The body is not valid JSON.")) from None
     if document is None:
-        raise ApiError(400, "bad_request", _("The body is not valid JSON."))
+        raise ApiError(400, "bad_request", _("The body must be a JSON object, not null."))
     events, duplicates = epcis.import_document(g.user, document)
     return jsonify({"items": [event_json(event) for event in events], "duplicates": duplicates}), \
         201 if events else 200

@@ -84,7 +84,13 @@ def init_app(app):
 
     @app.errorhandler(HTTPException)
     def _http(e):
-        return respond(e.code, CODES.get(e.code, "error"), e.description or e.name)
+        # Werkzeug's own English descriptions give way to ours, in the request's language.
+        default = not e.description or e.description == type(e).description
+        response = respond(e.code, CODES.get(e.code, "error"), _page_message(e.code) if default else e.description)
+        if e.code == 405 and getattr(e, "valid_methods", None):
+            response = app.make_response(response)
+            response.headers["Allow"] = ", ".join(sorted(e.valid_methods))
+        return response
 
     @app.errorhandler(IntegrityError)
     def _integrity(e):

@@ -266,7 +266,7 @@ def upload_attachment():
     upload = request.files.get("file")
     if upload is None:
         raise ApiError(400, "bad_request", _("Send the file as multipart/form-data field 'file'."))
-    attachment = service.store_attachment(upload.filename, upload.mimetype, upload.read())
+    attachment = service.store_attachment(g.user, upload.filename, upload.read())
     return jsonify({"sha256": attachment.sha256, "filename": attachment.filename,
                     "media_type": attachment.media_type, "size": attachment.size}), 201
 

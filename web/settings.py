@@ -52,6 +52,8 @@ _SETTINGS = {
     "SMS_GATEWAY_URL": ("", str),
     "SMS_TEMPLATE": ('{"to": "{phone}", "content": "{text}"}', str),
     # Sensors: largest ingest body, raw-reading retention (rollups are kept), MQTT broker.
+    # Trace: the attachment storage of each organisation (photos and PDFs of its events), in bytes.
+    "ATTACHMENT_QUOTA_BYTES": (500 * 1024 * 1024, int),
     "INGEST_MAX_BYTES": (4 * 1024 * 1024, int),
     "RAW_RETENTION_DAYS": (400, int),
     "MQTT_URL": ("mqtt://127.0.0.1:1883", str),

@@ -159,10 +159,19 @@ def _time_problem(value):
     date, clock, fraction, offset = match.groups()
     offset = "+00:00" if offset in ("Z", "z") else offset
     try:
-        dt.datetime.fromisoformat(f"{date}T{clock}{(fraction or '')[:7]}{offset}")
+        parsed = dt.datetime.fromisoformat(f"{date}T{clock}{(fraction or '')[:7]}{offset}")
+        in_utc = parsed.astimezone(dt.timezone.utc)
     except ValueError as e:
         return f"{_show(value)} is not a valid date-time ({e})"
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 lies past year 9999 in UTC
+        in_utc = None
+    if in_utc is None or not _EARLIEST <= in_utc <= _LATEST:  # room to show it at any offset
+        return f"{_show(value)} is outside the years that can be recorded"
     return None
+
+
+_EARLIEST = dt.datetime(2, 1, 1, tzinfo=dt.timezone.utc)
+_LATEST = dt.datetime(9998, 12, 31, tzinfo=dt.timezone.utc)
 
 
 def _offset_problem(value):
@@ -431,7 +440,10 @@ def _batch_named(user, identifier):
     if not isinstance(identifier, str):
         return None, f"{_show(identifier)} is not a Digital Link"
     ours = urlsplit(trace.base_url())
-    given = urlsplit(identifier)
+    try:
+        given = urlsplit(identifier)
+    except ValueError as e:  # "http://[::1/t/...": an unclosed IPv6 host
+        return None, f"{_show(identifier)} is not a Digital Link: {e}"
     if (given.scheme.lower(), given.netloc.lower()) != (ours.scheme.lower(), ours.netloc.lower()):
         return None, f"{_show(identifier)} is not a batch of this service (its links start {trace.base_url()}/)"
     try:

@@ -219,7 +219,26 @@ def json_body():
         raise ApiError(400, "bad_request", _("The body must be a JSON object, not null."))
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", _("The body must be a JSON object."))
+    too_large = sorted(key for key, value in data.items() if _beyond_64_bits(value))
+    if too_large:
+        raise ValidationError(_("Some fields need correcting."),
+                              {key: _("A whole number beyond what can be stored (64 bits).") for key in too_large})
     return data
+
+
+def _beyond_64_bits(value):
+    """Whether ``value`` holds, at any depth, an integer no database column here can store."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, int) and not isinstance(node, bool):
+            if not -2 ** 63 <= node < 2 ** 63:
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 def validated(form_class, data, partial=False, **form_kwargs):
@@ -244,6 +263,8 @@ def validated(form_class, data, partial=False, **form_kwargs):
                 raise ValidationError(_("Some fields need correcting."),
                                       {key: _("Each item of the list must be a single value, not null.")})
         values = value if isinstance(value, list) else [value]
+        if any(isinstance(item, float) and not math.isfinite(item) for item in values):
+            raise ValidationError(_("Some fields need correcting."), {key: _("Must be a finite number.")})
         for item in values:
             if isinstance(item, bool):
                 item = "y" if item else ""

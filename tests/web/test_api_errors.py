@@ -62,3 +62,23 @@ def test_an_unsupported_method_answers_405_with_allow(app, client, world, method
     assert "GET" in allowed and method not in allowed
     if path.startswith("/api/"):
         assert response.json["error"]["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("path, body, field", [
+    ("/api/v1/batches", {"harvest_log": 2 ** 63}, "harvest_log"),          # found by tests/web/test_fuzz.py
+    ("/api/v1/batches/merge", {"batches": [1, 2 ** 64]}, "batches"),
+    ("/api/v1/farms", {"name": "x", "county_code": "360722", "latitude": 10 ** 30}, "latitude"),
+])
+def test_integers_beyond_64_bits_in_a_body_are_a_422(app, client, world, path, body, field):
+    response = client.post(path, json=body, headers=bearer(world.farmer_a))
+    assert response.status_code == 422 and field in response.json["error"]["fields"], response.json
+
+
+def test_nan_and_infinity_are_not_numbers_to_store(app, client, world):
+    """Python's and JavaScript's JSON writers send NaN and Infinity literally."""
+    before = Plot.get_by_id(world.plot_a.id).area_m2
+    for literal in ("NaN", "Infinity", "-Infinity"):
+        response = client.patch(f"/api/v1/plots/{world.plot_a.id}", data='{"area": %s}' % literal,
+                                content_type="application/json", headers=bearer(world.farmer_a))
+        assert response.status_code == 422 and set(response.json["error"]["fields"]) == {"area"}
+    assert Plot.get_by_id(world.plot_a.id).area_m2 == before

@@ -82,3 +82,20 @@ def test_nan_and_infinity_are_not_numbers_to_store(app, client, world):
                                 content_type="application/json", headers=bearer(world.farmer_a))
         assert response.status_code == 422 and set(response.json["error"]["fields"]) == {"area"}
     assert Plot.get_by_id(world.plot_a.id).area_m2 == before
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
+def test_a_time_beyond_the_calendar_in_utc_is_a_422(app, client, world, when):
+    """Found by tests/web/test_fuzz.py: stored in UTC, these overflowed the date type (500)."""
+    from tests.helpers import Journey
+    from trace import service as trace
+
+    journey = Journey(world)
+    with app.test_request_context():
+        batch = trace.create_batch(world.farmer_a, {"harvest_log": journey.harvest.id, "quantity": 4000})
+    response = client.post(f"/api/v1/batches/{batch.id}/events", json={"biz_step": "storing", "event_time": when},
+                           headers=bearer(world.operator))
+    assert response.status_code == 422 and set(response.json["error"]["fields"]) == {"event_time"}
+    response = client.post(f"/api/v1/farms/{world.farm_a.id}/logs", headers=bearer(world.farmer_a), json={
+        "kind": "activity", "timestamp": when, "plots": [world.plot_a.id], "activity_kind": "pruning"})
+    assert response.status_code == 422 and set(response.json["error"]["fields"]) == {"timestamp"}

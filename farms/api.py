@@ -3,6 +3,7 @@ import datetime as dt
 import json
 
 from flask import g, jsonify, request
+from flask_babel import gettext as _
 
 from farms import service
 from farms.forms import FarmForm, FarmInvitationForm, LogForm, PlantingForm, PlotForm
@@ -232,7 +233,7 @@ def _date_arg(name):
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        raise ApiError(400, "bad_request", "invalid filter", {name: "a date like 2026-05-01"}) from None
+        raise ApiError(400, "bad_request", _("invalid filter"), {name: _("a date like 2026-05-01")}) from None
 
 
 def _int_arg(name):
@@ -242,7 +243,7 @@ def _int_arg(name):
     try:
         return int(raw)
     except ValueError:
-        raise ApiError(400, "bad_request", "invalid filter", {name: "a whole number"}) from None
+        raise ApiError(400, "bad_request", _("invalid filter"), {name: _("a whole number")}) from None
 
 
 @bp.get("/farms/<int:farm_id>/logs")
@@ -250,7 +251,7 @@ def list_logs(farm_id):
     farm = service.get_farm(g.user, farm_id)
     kind = request.args.get("kind") or None
     if kind and kind not in service.LOG_KINDS:
-        raise ApiError(400, "bad_request", "invalid filter", {"kind": f"one of {', '.join(service.LOG_KINDS)}"})
+        raise ApiError(400, "bad_request", _("invalid filter"), {"kind": f"one of {', '.join(service.LOG_KINDS)}"})
     plot_id = _int_arg("plot")
     query = service.logs_query(g.user, farm=farm, plot=plot_id, kind=kind,
                                since=_date_arg("from"), until=_date_arg("to"))

@@ -19,16 +19,13 @@ registers the scheduler jobs ``weather.deliver`` and ``weather.escalate`` (ids k
 this module lived in weather).
 """
 import datetime as dt
-import ipaddress
 import json
 import logging
 import re
-import socket
 from urllib.parse import urlsplit
 
 import peewee as pw
 import requests
-import urllib3
 from flask import current_app
 from flask_babel import gettext as _
 
@@ -36,6 +33,7 @@ from farms.alerts import alert_text, farm_people
 from farms.models import ALERT_LEVELS, CHANNELS, Alert, Delivery, Farm, NotificationPreference
 from web.accounts.models import User
 from web.clock import from_utc_naive, local_zone, naive_utc, to_utc_naive, utcnow
+from web import outbound
 from web.db import ValidationError, database
 from web.scheduler import register
 
@@ -104,30 +102,9 @@ def _channel_list(value):
     return [_text(c) for c in value if _text(c)]
 
 
-def _not_public(address):
-    address = ipaddress.ip_address(address)
-    if address.version == 6 and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return not address.is_global
-
-
-def _private_host(host, resolve):
-    """The loopback, private, link-local or otherwise non-public address ``host`` names (a name: any
-    address it resolves to, when ``resolve``), or None. Raises OSError when a name does not resolve."""
-    host = (host or "").strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return host
-    try:
-        return host if _not_public(host) else None
-    except ValueError:
-        pass  # a name, not an address
-    if not resolve:
-        return None
-    for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP):
-        address = info[4][0].split("%")[0]
-        if _not_public(address):
-            return address
-    return None
+def _allowed():
+    """The networks users' addresses may lead to: all with NOTIFY_ALLOW_PRIVATE, else none."""
+    return outbound.allowed_networks(current_app.config["NOTIFY_ALLOW_PRIVATE"])
 
 
 def _is_http_url(value):
@@ -180,8 +157,7 @@ def save_preferences(user, data):
         value = _text(data[key]) if key in data else (getattr(pref, key) or "")
         if value and (len(value) > 500 or not _is_http_url(value)):
             errors[key] = _("Give an address that starts with http:// or https://.")
-        elif value and not current_app.config["NOTIFY_ALLOW_PRIVATE"] \
-                and _private_host(urlsplit(value).hostname, resolve=False):
+        elif value and outbound.private_address(urlsplit(value).hostname, resolve=False, allowed=_allowed()):
             errors[key] = _("Give an address on the internet; local and private network addresses are refused.")
         elif not value and channel in channels:
             errors[key] = _("Required for the chosen channel.")
@@ -399,56 +375,12 @@ def _short(message):
     return message if len(message) <= MAX_ERROR_CHARS else message[:MAX_ERROR_CHARS - 1] + "…"
 
 
-class _PrivateAddress(urllib3.exceptions.NewConnectionError):
-    def __init__(self, conn, message):
-        super().__init__(conn, message)
-        self.reason_text = message
-
-
-def _public_only(connection_class):
-    """``connection_class`` that refuses, once connected, a peer on a local or private network: the
-    address actually connected to, so a name that resolves elsewhere by the time of the request (DNS
-    rebinding) gets no further than the check before it."""
-
-    class PublicOnly(connection_class):
-        def _new_conn(self):
-            sock = super()._new_conn()
-            try:
-                peer = sock.getpeername()[0]
-            except OSError:
-                peer = None
-            if peer is not None and _not_public(peer.split("%")[0]):
-                sock.close()
-                raise _PrivateAddress(self, f"{self.host} is a local or private network address ({peer}); refused")
-            return sock
-
-    return PublicOnly
-
-
-class _PublicHTTPPool(urllib3.HTTPConnectionPool):
-    ConnectionCls = _public_only(urllib3.connection.HTTPConnection)
-
-
-class _PublicHTTPSPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _public_only(urllib3.connection.HTTPSConnection)
-
-
-class _PublicOnlyAdapter(requests.adapters.HTTPAdapter):
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _PublicHTTPPool, "https": _PublicHTTPSPool}
-
-
 def _post(url, body, public_only=False):
     """POST ``body`` as JSON; returns (status, response bytes). Raises SendError on failure.
 
     ``public_only``: a user's address; refuse to connect to a local or private network (see _check_public)."""
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    session = requests.Session()
-    if public_only and not current_app.config["NOTIFY_ALLOW_PRIVATE"]:
-        adapter = _PublicOnlyAdapter()
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
+    session = outbound.session(_allowed()) if public_only else requests.Session()
     try:
         response = session.post(url, data=data, timeout=current_app.config["HTTP_TIMEOUT"],
                                 headers={"Content-Type": "application/json; charset=utf-8",
@@ -461,9 +393,9 @@ def _post(url, body, public_only=False):
     except SendError:
         raise
     except requests.exceptions.ConnectionError as e:
-        reason = getattr(e.args[0], "reason", None) if e.args else None
-        if isinstance(reason, _PrivateAddress):
-            raise SendError(reason.reason_text, permanent=True) from None
+        refused = outbound.refusal(e)
+        if refused is not None:
+            raise SendError(str(refused), permanent=True) from None
         raise SendError(f"{type(e).__name__}: {e}") from None
     except Exception as e:  # connection refused, timeouts, TLS errors, broken responses, bad URLs ...
         raise SendError(f"{type(e).__name__}: {e}") from None
@@ -479,16 +411,13 @@ def _check_public(url):
     """Refuse a user's address that leads into this server's own networks (loopback, private, link-local,
     e.g. cloud metadata at 169.254.169.254), unless NOTIFY_ALLOW_PRIVATE: a farmer's webhook must not
     make the server probe them. Checked when sending, with the name resolved (it may have changed), and
-    again on the address connected to (``_public_only``)."""
-    if current_app.config["NOTIFY_ALLOW_PRIVATE"]:
-        return
-    host = urlsplit(url).hostname
+    again on the address connected to (``web.outbound.session``)."""
     try:
-        private = _private_host(host, resolve=True)
+        outbound.check_url(url, _allowed())
+    except outbound.Refused as e:
+        raise SendError(str(e), permanent=True) from None
     except OSError as e:  # unknown name, resolver down: worth another try later
-        raise SendError(f"cannot resolve {host}: {e}") from None
-    if private:
-        raise SendError(f"{host} is a local or private network address ({private}); refused", permanent=True)
+        raise SendError(f"cannot resolve {urlsplit(url).hostname}: {e}") from None
 
 
 def _check_errcode(content):

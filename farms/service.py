@@ -60,7 +60,7 @@ def access_to(user, farm):
 def get_farm(user, farm_id, need=Access.VIEW):
     farm = Farm.get_or_none(Farm.id == farm_id)
     if farm is None:
-        raise Denied(404, "farm not found")
+        raise Denied(404, _("farm not found"))
     require(access_to(user, farm), need)
     return farm
 
@@ -68,7 +68,7 @@ def get_farm(user, farm_id, need=Access.VIEW):
 def get_plot(user, plot_id, need=Access.VIEW):
     plot = Plot.select(Plot, Farm).join(Farm).where(Plot.id == plot_id).first()
     if plot is None:
-        raise Denied(404, "plot not found")
+        raise Denied(404, _("plot not found"))
     require(access_to(user, plot.farm), need)
     return plot
 
@@ -77,7 +77,7 @@ def get_planting(user, planting_id, need=Access.VIEW):
     planting = (Planting.select(Planting, Plot, Farm, Crop).join(Plot).join(Farm)
                 .switch(Planting).join(Crop).where(Planting.id == planting_id).first())
     if planting is None:
-        raise Denied(404, "planting not found")
+        raise Denied(404, _("planting not found"))
     require(access_to(user, planting.plot.farm), need)
     return planting
 
@@ -85,7 +85,7 @@ def get_planting(user, planting_id, need=Access.VIEW):
 def get_log(user, log_id):
     log = Log.select(Log, Farm).join(Farm).where(Log.id == log_id).first()
     if log is None:
-        raise Denied(404, "log not found")
+        raise Denied(404, _("log not found"))
     require(access_to(user, log.farm), Access.VIEW)
     return log
 
@@ -106,7 +106,7 @@ def create_farm(user, data):
     own: a name never leads into an existing one (joining one takes its manager's invitation).
     """
     if user is None or user.role not in ("admin", "farmer"):
-        raise Denied(403, "only farmers and administrators create farms")
+        raise Denied(403, _("only farmers and administrators create farms"))
     _check_county(data.get("county_code"))
     with database.atomic():
         organisation = user.organisation
@@ -223,7 +223,7 @@ def answer_farm_invitation(user, invitation_id, accept):
 def revoke_farm_invitation(user, invitation_id):
     invitation = FarmInvitation.get_or_none(FarmInvitation.id == invitation_id)
     if invitation is None or access_to(user, invitation.farm) < Access.MANAGE:
-        raise Denied(404, "invitation not found")
+        raise Denied(404, _("invitation not found"))
     if invitation.state != "pending":
         raise Conflict(_("This invitation is no longer open."), {"invitation": _("Answered, withdrawn or expired.")})
     return accounts.close(invitation, "revoked")
@@ -235,7 +235,7 @@ def remove_member(user, farm, member_user_id):
     with database.atomic():
         member = FarmMember.get_or_none((FarmMember.farm == farm) & (FarmMember.user == member_user_id))
         if member is None:
-            raise Denied(404, "member not found")
+            raise Denied(404, _("member not found"))
         owners = FarmMember.select().where((FarmMember.farm == farm) & (FarmMember.role == "owner")).count()
         if member.role == "owner" and owners <= 1:
             raise Conflict(_("A farm keeps at least one owner."), {"user": _("The last owner.")})
@@ -599,7 +599,7 @@ def open_alerts(user, farm=None, limit=50):
 def get_alert(user, alert_id):
     alert = Alert.select(Alert, Farm).join(Farm).where(Alert.id == alert_id).first()
     if alert is None:
-        raise Denied(404, "alert not found")
+        raise Denied(404, _("alert not found"))
     require(access_to(user, alert.farm), Access.VIEW)
     return alert
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app, has_app_context
+from flask_babel import gettext as _
 
 from farms import service as farms
 from sensors.metrics import METRICS, unit_label
@@ -256,7 +257,7 @@ def save_rule(user, plot_id, data, rule_id=None):
     if rule_id is not None:
         rule = AlarmRule.get_or_none((AlarmRule.id == rule_id) & (AlarmRule.plot == plot.id))
         if rule is None:
-            raise Denied(404, "rule not found")
+            raise Denied(404, _("rule not found"))
     values = {f: getattr(rule, f) for f in RULE_FIELDS} if rule else {
         "duration_seconds": 0, "hysteresis": 0.0, "severity": "yellow", "enabled": True, "advice_zh": "",
         "advice_en": "", "threshold": None, "low": None, "high": None}

@@ -89,7 +89,7 @@ def create_device(user, plot_id, name, metrics, uid=None):
 def get_device(user, device_id, need=Access.VIEW):
     device = Device.get_or_none(Device.id == device_id)
     if device is None:
-        raise Denied(404, "device not found")
+        raise Denied(404, _("device not found"))
     require(farms.access_to_farm_id(user, device.farm_id), need)
     return device
 
@@ -240,14 +240,18 @@ def parse_senml(pack, device, now, start=0):
 
 
 def _metric_from_name(name, device):
-    """A SenML name is the metric, optionally prefixed by this device's uid (e.g. "urn:dev:<uid>:co2").
+    """A SenML name is the metric, optionally prefixed by this device's uid, whole (e.g. "urn:dev:<uid>:co2",
+    "<uid>/co2").
 
     Returns (metric, None) or (None, reason): a name that addresses another device is refused."""
     for separator in (":", "/", "."):
         if separator in name:
             prefix, _sep, last = name.rpartition(separator)
             if last in METRICS:
-                if prefix.rstrip(":/.").endswith(device.uid):
+                base = prefix.rstrip(":/.")
+                if base[:8].lower() == "urn:dev:":  # RFC 8428's device URN: urn:dev:<uid>
+                    base = base[8:]
+                if base == device.uid:  # exactly this device: "station" does not answer for "gh1-station"
                     return last, None
                 return None, f"{name!r} names another device; this token is for {device.uid}"
     if name in METRICS:

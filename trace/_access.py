@@ -29,12 +29,12 @@ def _ever_held(batch):
 def get_batch(user, batch_id):
     batch = Batch.get_or_none(Batch.id == batch_id)
     if batch is None:
-        raise Denied(404, "batch not found")
+        raise Denied(404, _("batch not found"))
     farm_level = Access.NONE
     if batch.farm_id:
         farm_level = farms.access_to_farm_id(user, batch.farm_id)
     if not permissions.can_view_batch(user, batch, acting_organisations(user), _ever_held(batch), farm_level):
-        raise Denied(404, "batch not found")
+        raise Denied(404, _("batch not found"))
     return batch
 
 

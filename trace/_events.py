@@ -5,6 +5,10 @@ import json
 import math
 import uuid
 
+import filetype
+import peewee as pw
+from flask import current_app
+
 from flask_babel import gettext as _
 
 from trace import permissions
@@ -20,6 +24,10 @@ from web.db import Conflict, ValidationError, database
 from web.permissions import Denied
 
 ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
+# What may be attached: photos of the produce, the packing or the field, and PDF documents (lab reports,
+# certificates, delivery notes), by the media type their first bytes show.
+ATTACHMENT_TYPES = ("image/jpeg", "image/png", "image/webp", "application/pdf")
+ATTACHMENT_ROLES = ("farmer", "operator", "inspector", "admin")  # those who record events; not bureaus
 
 
 def _quantity_element(batch, quantity):
@@ -131,19 +139,43 @@ def find_event(event_id):
     return Event.get_or_none(Event.id == event_id)
 
 
-def store_attachment(filename, media_type, data):
-    """Keep an uploaded file by its SHA-256 (the same file is stored once)."""
+def _megabytes(size):
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def store_attachment(user, filename, data):
+    """Keep an uploaded file by its SHA-256 (the same file is stored once), for someone who records
+    journey events: a photo (JPEG, PNG, WebP) or a PDF document, told apart by its first bytes (what the
+    file is, not what its name or the browser claims), within the organisation's ATTACHMENT_QUOTA_BYTES."""
+    acting = acting_organisations(user)
+    if user is None or user.role not in ATTACHMENT_ROLES or (user.role != "admin" and not acting):
+        raise Denied(403, _("Only people who record journey events may upload attachments."))
     if not data:
         raise ValidationError(_("The file is empty."), {"file": _("Empty file.")})
     if len(data) > ATTACHMENT_MAX_BYTES:
         raise ValidationError(_("The file is too large (at most 5 MB)."), {"file": _("Too large.")})
+    kind = filetype.guess(data)
+    media_type = kind.mime if kind else None
+    if media_type not in ATTACHMENT_TYPES:
+        raise ValidationError(_("Attach a photo (JPEG, PNG or WebP) or a PDF document."),
+                              {"file": _("This kind of file cannot be attached.")})
     sha = hashlib.sha256(data).hexdigest()
     existing = Attachment.get_or_none(Attachment.sha256 == sha)
     if existing:
         return existing
-    return Attachment.create(sha256=sha, filename=(filename or "file")[:200],
-                             media_type=(media_type or "application/octet-stream")[:100], size=len(data),
-                             data=data)
+    organisation = user.organisation_id or (min(acting) if acting else None)
+    if organisation is not None:
+        quota = current_app.config["ATTACHMENT_QUOTA_BYTES"]
+        used = (Attachment.select(pw.fn.COALESCE(pw.fn.SUM(Attachment.size), 0))
+                .where(Attachment.organisation == organisation).scalar())
+        if used + len(data) > quota:
+            raise ValidationError(
+                _("Your organisation's attachment storage is full: %(used)s of %(quota)s used, and this file "
+                  "needs %(size)s. Ask the administrator for more room.",
+                  used=_megabytes(used), quota=_megabytes(quota), size=_megabytes(len(data))),
+                {"file": _("Over your organisation's storage quota.")})
+    return Attachment.create(sha256=sha, filename=(filename or "file")[:200], media_type=media_type,
+                             size=len(data), data=data, organisation=organisation)
 
 
 def record_event(user, batch, data):

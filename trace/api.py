@@ -3,6 +3,7 @@ import json
 
 from flask import g, jsonify, request
 from flask_babel import gettext as _
+from werkzeug.exceptions import BadRequest
 
 from trace import service
 from trace.forms import (BatchBody, CorrectionBody, EventBody, MergeBody, PlotInspectionBody, SplitBody,
@@ -72,7 +73,7 @@ def record_event(batch_id):
 def correct_event(event_id):
     event = service.find_event(event_id)
     if event is None:
-        raise Denied(404, "event not found")
+        raise Denied(404, _("event not found"))
     service.get_batch(g.user, event.batch_id)
     data = validated(CorrectionBody, json_body())
     reason = data.pop("reason") or "incorrect_data"
@@ -135,7 +136,7 @@ def upload_attachment():
     upload = request.files.get("file")
     if upload is None:
         raise ApiError(400, "bad_request", _("Send the file as multipart/form-data field 'file'."))
-    attachment = service.store_attachment(upload.filename, upload.mimetype, upload.read())
+    attachment = service.store_attachment(g.user, upload.filename, upload.read())
     return jsonify({"sha256": attachment.sha256, "filename": attachment.filename,
                     "media_type": attachment.media_type, "size": attachment.size}), 201
 
@@ -157,9 +158,12 @@ def import_epcis():
 
     if request.mimetype not in ("application/json", "application/ld+json"):
         raise ApiError(415, "unsupported_media_type", _("Send an EPCIS 2.0 JSON(-LD) document."))
-    document = request.get_json(silent=True, force=True)
+    try:
+        document = request.get_json(force=True)
+    except BadRequest:
+        raise ApiError(400, "bad_request", _("The body is not valid JSON.")) from None
     if document is None:
-        raise ApiError(400, "bad_request", _("The body is not valid JSON."))
+        raise ApiError(400, "bad_request", _("The body must be a JSON object, not null."))
     events, duplicates = epcis.import_document(g.user, document)
     return jsonify({"items": [event_json(event) for event in events], "duplicates": duplicates}), \
         201 if events else 200

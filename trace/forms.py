@@ -274,7 +274,7 @@ class ProductBody(JSONForm):
 
 
 class TransformBody(JSONForm):
-    inputs = JSONList(JSONObject(InputBody), required=True, unique=lambda item: item["batch"],
+    inputs = JSONList(JSONObject(InputBody, required=True), required=True, unique=lambda item: item["batch"],
                       unique_message=_l("Each batch only once."))
     product = JSONObject(ProductBody, required=True, message=_l("An object with zh and en names."))
     quantity = JSONNumber(required=True, positive=True)

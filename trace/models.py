@@ -79,6 +79,9 @@ class Attachment(BaseModel):
     size = pw.IntegerField()
     data = pw.BlobField()
     created_at = pw.DateTimeField(default=utcnow)
+    # Whose storage it counts against (ATTACHMENT_QUOTA_BYTES): the uploader's organisation; empty for files
+    # stored before quotas, and for administrators without one.
+    organisation = pw.ForeignKeyField(Organisation, null=True, on_delete="SET NULL")
 
 
 class Event(BaseModel):

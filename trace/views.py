@@ -215,7 +215,7 @@ def _attachment(form):
     upload = form.attachment.data
     if upload is None or not getattr(upload, "filename", ""):
         return []
-    stored = service.store_attachment(upload.filename, upload.mimetype, upload.read())
+    stored = service.store_attachment(g.user, upload.filename, upload.read())
     return [stored.sha256]
 
 

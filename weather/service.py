@@ -10,15 +10,17 @@ import datetime as dt
 import json
 import logging
 import math
+from urllib.parse import urlsplit
 
 import requests
 from flask import current_app
+from flask_babel import gettext as _
 from shapely.geometry import Point, Polygon
 
 from farms import service as farms
 from weather import advice, cap
 from weather.models import FEED_FORMATS, AdviceRule, Feed, WarningReference, WeatherWarning
-from web import divisions, scheduler
+from web import divisions, outbound, scheduler
 from web.clock import as_utc, to_utc_naive, utcnow
 from web.db import database
 
@@ -385,11 +387,31 @@ class FeedError(Exception):
     pass
 
 
-def _fetch(url, session, headers=None):
-    """GET with a timeout and a size bound; returns the response with ``.body`` set."""
-    timeout = current_app.config["HTTP_TIMEOUT"]
-    response = session.get(url, headers={"User-Agent": USER_AGENT, **(headers or {})}, timeout=timeout,
-                           stream=True)
+def feed_client():
+    """The HTTP client for feeds: every feed URL, every link inside an index and every redirect hop
+    must lead to a public address (or one of FEED_ALLOW_PRIVATE's networks), checked before and at
+    connect time (web.outbound). The app's own origin (PUBLIC_BASE_URL: the demo feed) is let through."""
+    return outbound.Client(allowed=outbound.allowed_networks(current_app.config["FEED_ALLOW_PRIVATE"]),
+                           trusted_origin=current_app.config["PUBLIC_BASE_URL"],
+                           timeout=current_app.config["HTTP_TIMEOUT"])
+
+
+def feed_refused(feed):
+    """Whether the feed's last error is a refused address (the feeds page says so plainly)."""
+    return bool(feed.last_error) and REFUSED_MARK in feed.last_error
+
+
+REFUSED_MARK = "local or private network address"
+
+
+def _fetch(url, client, headers=None):
+    """GET with a timeout, the public-address guard and a size bound; returns the response with ``.body`` set."""
+    try:
+        response = client.get(url, headers={"User-Agent": USER_AGENT, **(headers or {})})
+    except OSError as e:
+        if isinstance(e, requests.RequestException):
+            raise
+        raise FeedError(f"cannot resolve {url}: {e}") from None
     try:
         if response.status_code == 304:
             response.body = b""
@@ -408,10 +430,19 @@ def _fetch(url, session, headers=None):
         response.close()
 
 
-def poll_feed(feed, now=None, session=None):
+def poll_feed(feed, now=None, client=None):
     """Fetch a feed once and ingest what it carries; records the feed's health. Never raises."""
     now = now or utcnow()
-    session = session or requests.Session()
+    own = client is None
+    client = client or feed_client()
+    try:
+        return _poll(feed, now, client)
+    finally:
+        if own:
+            client.close()
+
+
+def _poll(feed, now, client):
     new, problems = 0, []
     try:
         headers = {}
@@ -419,7 +450,7 @@ def poll_feed(feed, now=None, session=None):
             headers["If-None-Match"] = feed.etag
         if feed.last_modified:
             headers["If-Modified-Since"] = feed.last_modified
-        response = _fetch(feed.url, session, headers)
+        response = _fetch(feed.url, client, headers)
         if response.status_code != 304:
             found = []  # defects in what the feed carries: the feed's health shows them, the warnings are kept
             if feed.format == "nws-geojson":
@@ -434,8 +465,8 @@ def poll_feed(feed, now=None, session=None):
                 found += parsed.problems
             for link in links:  # an unchanged index is not fetched again (ETag / If-Modified-Since)
                 try:
-                    alerts.append(cap.parse_alert(_fetch(link, session).body))
-                except (cap.CapError, FeedError, requests.RequestException) as e:
+                    alerts.append(cap.parse_alert(_fetch(link, client).body))
+                except (cap.CapError, FeedError, outbound.Refused, requests.RequestException) as e:
                     problems.append(f"{link}: {e}")
             for alert in alerts:
                 try:
@@ -450,7 +481,7 @@ def poll_feed(feed, now=None, session=None):
                 if found else None
             feed.etag = response.headers.get("ETag") or feed.etag
             feed.last_modified = response.headers.get("Last-Modified") or feed.last_modified
-    except (cap.CapError, FeedError, requests.RequestException, ValueError) as e:
+    except (cap.CapError, FeedError, outbound.Refused, requests.RequestException, ValueError) as e:
         feed.failures += 1
         feed.last_error, feed.last_error_at = str(e)[:2000], now
         backoff = min(dt.timedelta(seconds=feed.interval_seconds) * (2 ** feed.failures), MAX_BACKOFF)
@@ -480,6 +511,10 @@ def add_feed(name, url, format="cap", interval_seconds=300):
     errors = {}
     if not url.startswith(("http://", "https://")):
         errors["url"] = "http(s) URL"
+    elif not outbound.same_origin(url, current_app.config["PUBLIC_BASE_URL"]) and outbound.private_address(
+            urlsplit(url).hostname, resolve=False,
+            allowed=outbound.allowed_networks(current_app.config["FEED_ALLOW_PRIVATE"])):
+        errors["url"] = _("Give an address on the internet; local and private network addresses are refused.")
     if format not in FEED_FORMATS:
         errors["format"] = ", ".join(FEED_FORMATS)
     if not 30 <= interval_seconds <= 86400:

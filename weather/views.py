@@ -117,8 +117,8 @@ def feeds():
             flash(_("Saved."), "info")
             return redirect(url_for("weather.feeds"))
     return render_template("weather/feeds.html", form=form, feeds=service.feeds(),
-                           feed_problems=service.feed_problems, local_time=from_utc_naive), \
-        422 if form.errors else 200
+                           feed_problems=service.feed_problems, local_time=from_utc_naive,
+                           feed_refused=service.feed_refused), 422 if form.errors else 200
 
 
 @bp.post("/feeds/<int:feed_id>/poll")

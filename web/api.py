@@ -4,9 +4,11 @@ import math
 import yaml
 from flask import Blueprint, current_app, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
+from wtforms import FieldList, SelectMultipleField
 
 from web.accounts import service as accounts
 from web.accounts.forms import InvitationForm
@@ -83,9 +85,9 @@ def api_blueprint(name, import_name, public=()):
         if request.endpoint in PUBLIC_ENDPOINTS:
             return
         if g.get("auth") == "bad-token":
-            raise ApiError(401, "invalid_token", "the bearer token is unknown or revoked")
+            raise ApiError(401, "invalid_token", _("the bearer token is unknown or revoked"))
         if g.get("user") is None:
-            raise ApiError(401, "unauthenticated", "sign in or send a bearer token")
+            raise ApiError(401, "unauthenticated", _("sign in or send a bearer token"))
         if g.auth == "session" and request.method not in SAFE_METHODS:
             # Browsers must prove the request came from our pages; tokens need not.
             csrf.protect()
@@ -136,7 +138,7 @@ def _organisation(organisation_id):
     organisation = accounts.get_organisation(organisation_id)
     if organisation is None or not (accounts.manages_organisation(g.user, organisation.id)
                                     or g.user.organisation_id == organisation.id):
-        raise Denied(404, "organisation not found")
+        raise Denied(404, _("organisation not found"))
     return organisation
 
 
@@ -152,7 +154,7 @@ def organisation_members(organisation_id):
 def organisation_invitations(organisation_id):
     organisation = _organisation(organisation_id)
     if not accounts.manages_organisation(g.user, organisation.id):
-        raise Denied(403, "only the organisation's managers see its invitations")
+        raise Denied(403, _("only the organisation's managers see its invitations"))
     return jsonify({"items": [invitation_json(i) for i in accounts.invitations_of_organisation(organisation)]})
 
 
@@ -209,13 +211,35 @@ def openapi_document():
 def json_body():
     """The request's JSON object, or a 400 that says why it is not one."""
     if not request.is_json:
-        raise ApiError(400, "bad_request", "send a JSON body with Content-Type: application/json")
-    data = request.get_json(silent=True)
+        raise ApiError(400, "bad_request", _("Send a JSON body with Content-Type: application/json."))
+    try:
+        data = request.get_json()
+    except BadRequest:
+        raise ApiError(400, "bad_request", _("The body is not valid JSON.")) from None
     if data is None:
-        raise ApiError(400, "bad_request", "the body is not valid JSON")
+        raise ApiError(400, "bad_request", _("The body must be a JSON object, not null."))
     if not isinstance(data, dict):
-        raise ApiError(400, "bad_request", "the body must be a JSON object")
+        raise ApiError(400, "bad_request", _("The body must be a JSON object."))
+    too_large = sorted(key for key, value in data.items() if _beyond_64_bits(value))
+    if too_large:
+        raise ValidationError(_("Some fields need correcting."),
+                              {key: _("A whole number beyond what can be stored (64 bits).") for key in too_large})
     return data
+
+
+def _beyond_64_bits(value):
+    """Whether ``value`` holds, at any depth, an integer no database column here can store."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, int) and not isinstance(node, bool):
+            if not -2 ** 63 <= node < 2 ** 63:
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 def validated(form_class, data, partial=False, **form_kwargs):
@@ -237,7 +261,16 @@ def validated(form_class, data, partial=False, **form_kwargs):
             continue
         if isinstance(value, dict):
             raise ValidationError(_("Some fields need correcting."), {key: _("Must not be an object.")})
+        if isinstance(value, list):
+            field = getattr(form_class, key)
+            if not issubclass(field.field_class, (SelectMultipleField, FieldList)):
+                raise ValidationError(_("Some fields need correcting."), {key: _("Must be one value, not a list.")})
+            if any(item is None or isinstance(item, (dict, list)) for item in value):
+                raise ValidationError(_("Some fields need correcting."),
+                                      {key: _("Each item of the list must be a single value, not null.")})
         values = value if isinstance(value, list) else [value]
+        if any(isinstance(item, float) and not math.isfinite(item) for item in values):
+            raise ValidationError(_("Some fields need correcting."), {key: _("Must be a finite number.")})
         for item in values:
             if isinstance(item, bool):
                 item = "y" if item else ""
@@ -279,9 +312,9 @@ def page_args():
                 raise ValueError
             values[name] = value
         except (TypeError, ValueError):
-            errors[name] = f"a whole number from 1 to {upper}" if upper else "a whole number from 1"
+            errors[name] = _("a whole number from 1 to %(upper)d", upper=upper)
     if errors:
-        raise ApiError(400, "bad_request", "invalid pagination", errors)
+        raise ApiError(400, "bad_request", _("invalid pagination"), errors)
     return values["page"], values["per_page"]
 
 

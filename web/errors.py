@@ -92,9 +92,15 @@ def init_app(app):
 
     @app.errorhandler(HTTPException)
     def _http(e):
-        # werkzeug's own descriptions are English; one given with abort() is ours, already translated
-        own = e.description and e.description != type(e).description
-        return respond(e.code, CODES.get(e.code, "error"), e.description or e.name, show_detail=bool(own))
+        # Werkzeug's own English descriptions give way to ours, in the request's language; one given with
+        # abort() is ours, already translated.
+        default = not e.description or e.description == type(e).description
+        response = respond(e.code, CODES.get(e.code, "error"), _page_message(e.code) if default else e.description,
+                           show_detail=not default)
+        if e.code == 405 and getattr(e, "valid_methods", None):
+            response = app.make_response(response)
+            response.headers["Allow"] = ", ".join(sorted(e.valid_methods))
+        return response
 
     @app.errorhandler(IntegrityError)
     def _integrity(e):

@@ -33,7 +33,16 @@ def parse_timestamp(text):
             raise ValueError(text)
     if value.tzinfo is None:
         value = value.replace(tzinfo=local_zone())
+    try:  # stored in UTC and shown at any offset: 9999-12-31T23:59:59-14:00 lies past year 9999 in UTC
+        if not EARLIEST <= value.astimezone(dt.timezone.utc) <= LATEST:
+            raise ValueError(text)
+    except OverflowError:
+        raise ValueError(text) from None
     return value
+
+
+EARLIEST = dt.datetime(2, 1, 1, tzinfo=dt.timezone.utc)
+LATEST = dt.datetime(9998, 12, 31, tzinfo=dt.timezone.utc)
 
 
 

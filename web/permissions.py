@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 from flask import abort, g
+from flask_babel import gettext as _
 
 from web import divisions
 
@@ -68,8 +69,8 @@ def require(level, needed):
     if level >= needed:
         return
     if level == Access.NONE:
-        raise Denied(404, "not found")
-    raise Denied(403, "you may not do this here")
+        raise Denied(404, _("not found"))
+    raise Denied(403, _("you may not do this here"))
 
 
 @dataclass(frozen=True)

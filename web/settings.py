@@ -14,6 +14,12 @@ def _bool(value):
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _allowed_networks(value):
+    from web.outbound import allowed_networks
+
+    return allowed_networks(value)
+
+
 # name -> (default, parser). A default of None means "derived below".
 _SETTINGS = {
     "DATA_DIR": (str(PROJECT_ROOT / "data"), str),
@@ -41,10 +47,15 @@ _SETTINGS = {
     "NOTIFY_ALLOW_PRIVATE": (False, _bool),
     # How long a warning whose message gives no <expires> (nor NWS "ends") lasts, in hours, per type ("*": any).
     "WARNING_LIFETIME_HOURS": ("*=24,typhoon=48,heat=72,drought=168", str),
+    # Weather feeds (their URLs, the links in their indexes, every redirect) likewise: 0 none, 1 every
+    # private network, or a list of networks ("192.168.10.0/24, 10.1.0.0/16") a feed server of your own is on.
+    "FEED_ALLOW_PRIVATE": ((), _allowed_networks),
     "ESCALATE_MINUTES": (30, int),
     "SMS_GATEWAY_URL": ("", str),
     "SMS_TEMPLATE": ('{"to": "{phone}", "content": "{text}"}', str),
     # Sensors: largest ingest body, raw-reading retention (rollups are kept), MQTT broker.
+    # Trace: the attachment storage of each organisation (photos and PDFs of its events), in bytes.
+    "ATTACHMENT_QUOTA_BYTES": (500 * 1024 * 1024, int),
     "INGEST_MAX_BYTES": (4 * 1024 * 1024, int),
     "RAW_RETENTION_DAYS": (400, int),
     "MQTT_URL": ("mqtt://127.0.0.1:1883", str),

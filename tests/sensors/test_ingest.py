@@ -172,3 +172,25 @@ def test_a_token_cannot_write_for_another_device(app, client, world, greenhouse)
     response = post(client, token, pack)
     assert response.json["accepted"] == 0
     assert Reading.select().where(Reading.device == other.id).count() == 0
+
+
+def test_a_device_name_is_matched_whole_not_by_its_end(app, client, world, greenhouse):
+    """A station whose uid ("station") is the end of another's ("gh1-station"): its token may not send
+    readings named for the other device, while its own names, in every form, still arrive."""
+    from sensors import service
+
+    with app.test_request_context():
+        station, token = service.create_device(world.farmer_b, world.plot_b.id, "B 土壤", ["soil_moisture"],
+                                               uid="station")
+    now = int(time.time())
+    for bn in ("urn:dev:gh1-station:", "gh1-station/", "xstation:", "urn:dev:mac:station:"):
+        response = post(client, token, [{"bn": bn, "n": "soil_moisture", "t": now - 60, "v": 30}])
+        assert response.json["accepted"] == 0, bn
+    assert Reading.select().where(Reading.device == station.id).count() == 0
+    for offset, pack in enumerate(([{"bn": "urn:dev:station:", "n": "soil_moisture", "v": 31}],
+                                   [{"bn": "URN:DEV:station:", "n": "soil_moisture", "v": 32}],
+                                   [{"n": "station/soil_moisture", "v": 33}],
+                                   [{"n": "soil_moisture", "v": 34}])):
+        pack[0]["t"] = now - 50 + offset
+        assert post(client, token, pack).json["accepted"] == 1, pack
+    assert Reading.select().where(Reading.device == station.id).count() == 4

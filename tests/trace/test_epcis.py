@@ -448,3 +448,23 @@ def test_import_about_a_batch_the_submitter_cannot_see_is_refused(app, world, jo
     assert Event.select().count() == before
     batch = Batch.get_by_id(shipped.id)
     assert (batch.status, batch.holder_id) == ("in_transit", world.farm_a.organisation_id)
+
+
+@pytest.mark.parametrize("changes", [
+    {"epcList": ["http://[::1/t/01/06901234567892/10/XF-1"]},      # an unclosed IPv6 host: urlsplit raised
+    {"eventTime": "9999-12-31T23:59:59-14:00"},                    # past year 9999 once in UTC
+    {"eventTime": "0001-01-01T00:00:00+14:00"},                    # before year 1 once in UTC
+    {"quantityList": [{"epcClass": "x", "quantity": 2 ** 64, "uom": "KGM"}]},
+])
+def test_an_import_with_a_broken_identifier_or_time_is_refused_not_a_crash(app, client, world, journey, shipped,
+                                                                          changes):
+    """Found by the fuzz run (tests/web/test_fuzz.py) and by hand: each crashed the importer with a 500."""
+    from tests.helpers import bearer
+
+    before = Event.select().count()
+    with app.test_request_context():
+        document = _partner_document(_event(shipped, "receiving", journey.at(1), **changes))
+    response = client.post("/api/v1/epcis", data=json.dumps(document), content_type="application/ld+json",
+                           headers=bearer(journey.retail_user))
+    assert response.status_code in (400, 422) and response.json["error"]["fields"], response.json
+    assert Event.select().count() == before

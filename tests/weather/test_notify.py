@@ -10,6 +10,7 @@ import pytest
 from farms import service as farms
 from farms import notify
 from farms.models import Delivery, NotificationPreference
+from web import outbound
 from web.db import ValidationError
 
 T0 = dt.datetime(2026, 1, 10, 3, 0)  # naive UTC: 11:00 in Asia/Shanghai
@@ -459,12 +460,39 @@ def test_users_addresses_may_not_lead_into_local_networks(ctx, world, receiver, 
     assert receiver.bodies("/hook") == []
 
 
+@pytest.mark.parametrize("url", [
+    "http://2130706433/hook",            # 127.0.0.1 as one decimal number
+    "http://0x7f000001/hook",            # ... as one hexadecimal number
+    "http://127.1/hook",                 # ... with the zero bytes left out
+    "http://0177.0.0.1/hook",            # ... in octal
+    "http://localhost./hook",            # the local name, fully qualified
+    "http://[64:ff9b::7f00:1]/hook",     # NAT64 (RFC 6052) of 127.0.0.1
+    "http://[64:ff9b::a9fe:a9fe]/hook",  # NAT64 of the cloud metadata service 169.254.169.254
+    "http://[2002:7f00:1::]/hook",       # 6to4 of 127.0.0.1
+    "http://[::ffff:a9fe:a9fe]/hook",    # IPv4-mapped 169.254.169.254
+])
+def test_saving_a_webhook_refuses_other_spellings_of_local_addresses(ctx, world, url):
+    """Every spelling the system resolver reads as a local address is refused when saved, not only at send time."""
+    ctx.config["NOTIFY_ALLOW_PRIVATE"] = False
+    with pytest.raises(ValidationError) as refused:
+        notify.save_preferences(world.farmer_a, {"channels": ["in_app", "webhook"], "webhook_url": url})
+    assert set(refused.value.fields) == {"webhook_url"}
+    assert NotificationPreference.select().count() == 0
+
+
+def test_saving_a_webhook_on_the_internet_still_works(ctx, world):
+    ctx.config["NOTIFY_ALLOW_PRIVATE"] = False
+    for url in ("https://hooks.example.com/x", "http://8.8.8.8/hook", "http://[64:ff9b::808:808]/hook"):
+        notify.save_preferences(world.farmer_a, {"channels": ["in_app", "webhook"], "webhook_url": url})
+        assert notify.preferences(world.farmer_a).webhook_url == url
+
+
 def test_the_address_connected_to_is_checked_too(ctx, world, receiver, monkeypatch):
     """DNS rebinding: a name that resolved to a public address when checked but leads to 127.0.0.1 when
     connecting. Simulated by letting the name check pass: the connection itself is refused."""
     notify.save_preferences(world.farmer_a, {"channels": ["in_app", "webhook"], "webhook_url": receiver.url("/hook")})
     ctx.config["NOTIFY_ALLOW_PRIVATE"] = False
-    monkeypatch.setattr(notify, "_private_host", lambda host, resolve: None)
+    monkeypatch.setattr(outbound, "private_address", lambda host, resolve, allowed=(): None)
     alert = raise_alert(world)
     notify.enqueue(alert, now=T0)
     notify.deliver_due(T0)

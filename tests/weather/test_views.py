@@ -31,7 +31,7 @@ def test_only_admins_manage_feeds_and_the_province_edits_advice(client, world):
     assert client.get("/weather/advice").status_code == 403  # advice is province-wide
     login(client, "admin")
     response = client.post("/weather/feeds", data={"csrf_token": csrf_token(client), "name": "省台",
-                                                   "url": "http://127.0.0.1:9/feed.xml", "format": "atom",
+                                                   "url": "http://alarm.weather.example.cn/feed.xml", "format": "atom",
                                                    "interval_seconds": "300", "enabled": "y"})
     assert response.status_code == 302 and Feed.select().count() == 1
     login(client, "bureau_province")

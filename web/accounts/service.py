@@ -219,7 +219,7 @@ def live(model):
 def answerable(invitation, invitee):
     """``invitation`` if ``invitee`` may still answer it: 404 for anybody else, 409 once closed."""
     if invitation is None or invitee is None or invitation.invitee_id != invitee.id:
-        raise Denied(404, "invitation not found")
+        raise Denied(404, _("invitation not found"))
     if invitation.state != "pending" or invitation.expires_at <= utcnow():
         raise Conflict(_("This invitation is no longer open."), {"invitation": _("Answered, withdrawn or expired.")})
     return invitation
@@ -296,7 +296,7 @@ def revoke_invitation(user, invitation_id):
     """A manager withdraws an invitation that has not been answered."""
     invitation = Invitation.get_or_none(Invitation.id == invitation_id)
     if invitation is None or not manages_organisation(user, invitation.organisation_id):
-        raise Denied(404, "invitation not found")
+        raise Denied(404, _("invitation not found"))
     if invitation.state != "pending":
         raise Conflict(_("This invitation is no longer open."), {"invitation": _("Answered, withdrawn or expired.")})
     return close(invitation, "revoked")

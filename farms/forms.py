@@ -136,7 +136,7 @@ def product_choices(products, english, recent_ids=(), crop_ids=()):
     crop, then every pesticide and every fertiliser; each option carries its ingredient and
     interval for the form's script. No product is chosen in advance."""
     by_id = {p.id: p for p in products}
-    groups = {"": [("", _l("— choose a product —"))]}
+    groups = {}
     recent = [by_id[i] for i in recent_ids if i in by_id]
     if recent:
         groups[str(_l("Used recently on this farm"))] = [_product_option(p, english) for p in recent]

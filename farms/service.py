@@ -522,6 +522,21 @@ def plots_of_logs(logs):
     return result
 
 
+def product_ids_for_plots(plot_ids):
+    """Catalogue products registered for the crops now planted on any of ``plot_ids``."""
+    codes = set((Planting.select(Crop.code).join(Crop)
+                 .where(Planting.plot.in_(list(plot_ids) or [0]) & Planting.ended_on.is_null()).tuples()))
+    codes = {code for (code,) in codes}
+    return [p.id for p in input_products() if codes & set(p.crops.split())]
+
+
+def loggable_plots(user):
+    """The plots of the farms on which ``user`` may log, by farm and name (for "add a log")."""
+    farm_ids = farm_ids_with_access(user, Access.LOG)
+    return list(Plot.select(Plot, Farm).join(Farm).where(Plot.farm.in_(farm_ids or [0]))
+                .order_by(Farm.name, Plot.name))
+
+
 def recent_product_ids(farm, limit=8):
     """Catalogue products of the farm's latest input logs (not voided), most recent first."""
     seen = []
@@ -631,6 +646,16 @@ def harvest_record(user, log_id):
         crop_code=planting.crop.code, crop_name_zh=planting.crop.name_zh, crop_name_en=planting.crop.name_en,
         variety=planting.variety, harvested_at=log.timestamp, quantity=log.quantity, unit=log.unit,
         lot_number=log.lot_number)
+
+
+def harvest_log_ids(plot_ids, since=None):
+    """Ids of harvest logs on any of ``plot_ids`` (from ``since``, UTC), voided ones included: a
+    batch may have been made from a log before it was corrected."""
+    query = (Log.select(Log.id).join(LogPlot).where(LogPlot.plot.in_(list(plot_ids) or [0])
+                                                     & (Log.kind == "harvest")).distinct())
+    if since is not None:
+        query = query.where(Log.timestamp >= since)
+    return [row[0] for row in query.tuples()]
 
 
 def input_applications(plot_ids, since=None, until=None, pesticides_only=False):

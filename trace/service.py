@@ -15,7 +15,7 @@ The work is done in trace's private modules; other packages import only this one
 - ``_consumer``: scans, the public page, its verification
 """
 from trace._access import acting_organisations, get_batch, held_with, holder_names, visible_batches
-from trace._batches import create_batch, merge, record_plot_inspection, split, transform, unbatched_quantity
+from trace._batches import batch_refusal, batches_recording_log, create_batch, merge, record_plot_inspection, split, transform, unbatched_quantity
 from trace._consumer import (NEW_PLACES_AFTER_SALE_LIMIT, SCANS_PER_HOUR_LIMIT, place_of, public_view, record_scan,
                              scan_stats, verification)
 from trace._core import (CODE_ALPHABET, DISPOSITIONS, NS, RECORDABLE_STEPS, TRANSFORMING, UOM, base_url, batch_url,
@@ -27,7 +27,7 @@ from trace._lineage import ancestor_ids, child_links, descendant_ids, journey, p
 
 __all__ = [
     "acting_organisations", "get_batch", "held_with", "holder_names", "visible_batches",
-    "create_batch", "merge", "record_plot_inspection", "split", "transform", "unbatched_quantity",
+    "batch_refusal", "batches_recording_log", "create_batch", "merge", "record_plot_inspection", "split", "transform", "unbatched_quantity",
     "NEW_PLACES_AFTER_SALE_LIMIT", "SCANS_PER_HOUR_LIMIT", "place_of", "public_view", "record_scan", "scan_stats",
     "verification",
     "CODE_ALPHABET", "DISPOSITIONS", "NS", "RECORDABLE_STEPS", "TRANSFORMING", "UOM", "base_url", "batch_url",

@@ -456,6 +456,26 @@ def _open_for_change(user, log_id):
     return log
 
 
+def correction_defaults(log, plots=None):
+    """The values a correction of ``log`` starts from: the log's own, except those the catalogue
+    filled in from its product, which are left for the (perhaps newly) chosen product to fill."""
+    from web.clock import from_utc_naive
+
+    plots = plots_of_logs([log])[log.id] if plots is None else plots
+    data = {key: getattr(log, key) for key in (
+        "notes", "quantity", "unit", "input_category", "product_name", "active_ingredient", "dose", "dose_unit",
+        "phi_days", "input_lot", "activity_kind", "lot_number")}
+    product = log.input_product
+    if product is not None:
+        for key, value in (("product_name", product.name_zh), ("active_ingredient", product.active_ingredient),
+                           ("phi_days", product.phi_days), ("input_category", product.category)):
+            if data[key] == value:
+                data[key] = None
+    data.update(kind=log.kind, plots=[p.id for p in plots], planting=log.planting_id,
+                input_product=log.input_product_id, timestamp=from_utc_naive(log.timestamp))
+    return data
+
+
 def void_log(user, log_id, reason):
     """Void a saved log (it stays in history, struck through, with the reason)."""
     reason = _void_reason(reason)

@@ -246,18 +246,7 @@ def log_correct(log_id):
     if log.voided_at is not None:
         flash(_("This log has been voided already; correct its correction instead."), "error")
         return redirect(url_for("farms.log_page", log_id=log.id))
-    data = {key: getattr(log, key) for key in (
-        "notes", "quantity", "unit", "input_category", "product_name", "active_ingredient", "dose", "dose_unit",
-        "phi_days", "input_lot", "activity_kind", "lot_number")}
-    product = log.input_product
-    if product is not None:
-        # Values the catalogue filled in are left for the chosen product to fill again.
-        for key, value in (("product_name", product.name_zh), ("active_ingredient", product.active_ingredient),
-                           ("phi_days", product.phi_days), ("input_category", product.category)):
-            if data[key] == value:
-                data[key] = None
-    data.update(kind=log.kind, plots=[p.id for p in plots], planting=log.planting_id,
-                input_product=log.input_product_id, timestamp=from_utc_naive(log.timestamp))
+    data = service.correction_defaults(log, plots)
     form = _log_form(LogCorrectionForm, log.farm, plots, data)
     done = submit(form, lambda: service.correct_log(g.user, log.id, form.data),
                   lambda new: _("The log has been corrected.") + (

@@ -398,8 +398,8 @@ def _checked_log(farm, data):
         # One message, on the picker the farmer sees (the name field is the fallback under "more").
         errors["input_product"] = _("Choose a product, or type its name under More details.")
     for field in REQUIRED_BY_KIND.get(kind, ()):
-        if field == "product_name" and "input_product" in errors:
-            continue
+        if field in ("product_name", "dose_unit") and "input_product" in errors:
+            continue  # the product, once chosen, gives its name and usual unit
         if values.get(field) in (None, ""):
             errors.setdefault(field, _("Required for this kind of log."))
     if kind != "input":

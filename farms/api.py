@@ -307,5 +307,6 @@ def list_crops():
 def list_input_products():
     return jsonify({"items": [{"id": p.id, "code": p.code, "name_zh": p.name_zh, "name_en": p.name_en,
                                "category": p.category, "active_ingredient": p.active_ingredient,
-                               "phi_days": p.phi_days, "default_unit": p.default_unit}
+                               "phi_days": p.phi_days, "default_unit": p.default_unit,
+                               "crops": p.crops.split()}
                               for p in service.input_products()]})

@@ -350,8 +350,8 @@ def test_an_input_log_without_a_catalogue_product(app, world):
     assert set(error.fields) == {"input_category"}
     error = invalid(service.create_log, world.farmer_a, world.farm_a, {
         "kind": "input", "timestamp": at(2026, 9, 3, 8), "plots": [world.plot_a.id], "input_product": 10_000})
-    # One message on the picker; the name field (its fallback) is not marked as well.
-    assert {"input_product", "dose", "dose_unit"} <= set(error.fields) and "product_name" not in error.fields
+    # One message on the picker; the name and unit (which the product gives) are not marked as well.
+    assert set(error.fields) == {"input_product", "dose"}
 
 
 @pytest.mark.parametrize("changes, fields", [

@@ -668,6 +668,18 @@ def harvest_record(user, log_id):
         lot_number=log.lot_number)
 
 
+def log_lineage(log_id):
+    """``log_id`` and the ids of the logs it corrects, directly or through earlier corrections."""
+    ids = [log_id]
+    seen = {log_id}
+    current = Log.select(Log.corrects).where(Log.id == log_id).scalar()
+    while current is not None and current not in seen:
+        ids.append(current)
+        seen.add(current)
+        current = Log.select(Log.corrects).where(Log.id == current).scalar()
+    return ids
+
+
 def harvest_log_ids(plot_ids, since=None):
     """Ids of harvest logs on any of ``plot_ids`` (from ``since``, UTC), voided ones included: a
     batch may have been made from a log before it was corrected."""

@@ -57,8 +57,10 @@ def _applied_inputs(harvest):
 
 
 def unbatched_quantity(harvest):
-    """What of a harvest is not yet in a batch (below zero if its log was edited down since)."""
-    already = sum(b.quantity for b in Batch.select(Batch.quantity).where(Batch.harvest_log == harvest.log_id))
+    """What of a harvest is not yet in a batch (below zero if its log was corrected down since):
+    batches made from the logs it corrects count too."""
+    lineage = farms.log_lineage(harvest.log_id)
+    already = sum(b.quantity for b in Batch.select(Batch.quantity).where(Batch.harvest_log.in_(lineage)))
     return (harvest.quantity or 0) - already
 
 

@@ -79,3 +79,17 @@ def test_a_voided_harvest_makes_no_batch(app, client, world, journey):
         with pytest.raises(ValidationError):
             trace.create_batch(world.farmer_a, {"harvest_log": journey.harvest.id})
     assert Batch.select().count() == 0
+
+
+def test_batches_of_a_corrected_harvest_count_against_its_correction(app, client, world, journey):
+    with app.test_request_context():
+        trace.create_batch(world.farmer_a, {"harvest_log": journey.harvest.id, "quantity": 3000})
+    # The harvest was 4000 kg, not 5000: 1000 kg remain to batch, not the whole corrected harvest.
+    corrected = farms.correct_log(world.farmer_a, journey.harvest.id, dict(
+        farms.correction_defaults(journey.harvest), quantity=4000, lot_number="XF-2611-02", reason="称重记错"))
+    with app.test_request_context():
+        with pytest.raises(ValidationError) as refused:
+            trace.create_batch(world.farmer_a, {"harvest_log": corrected.id, "quantity": 1500})
+        assert "quantity" in refused.value.fields
+        batch = trace.create_batch(world.farmer_a, {"harvest_log": corrected.id})
+    assert (batch.quantity, batch.lot_number) == (1000, "XF-2611-02")

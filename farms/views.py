@@ -202,7 +202,20 @@ def _saved_message(log):
     safe = service.safe_harvest_day(log)
     if safe is not None:
         return _("The log has been saved. Safe to harvest from %(date)s.", date=safe.isoformat())
+    if log.kind == "harvest":
+        pending = service.pending_safe_interval([p.id for p in service.plots_of_logs([log])[log.id]],
+                                                from_utc_naive(log.timestamp).date())
+        if pending:
+            return _("The log has been saved. The harvest is inside the pre-harvest interval until %(date)s.",
+                     date=pending["safe_day"].isoformat())
     return _("The log has been saved.")
+
+
+def _saved_url(log, plot):
+    # A harvest leads to its log, where a batch is made (or the reason it cannot be made yet shows).
+    if log.kind == "harvest":
+        return url_for("farms.log_page", log_id=log.id)
+    return url_for("farms.plot_page", plot_id=plot.id)
 
 
 @bp.get("/logs/new")
@@ -233,7 +246,7 @@ def log_new(plot_id):
         defaults["unit"] = active[0].crop.default_unit
     form = _log_form(LogForm, farm, [plot], defaults)
     done = submit(form, lambda: service.create_log(g.user, farm, form.data), _saved_message,
-                  lambda log: url_for("farms.plot_page", plot_id=plot.id))
+                  lambda log: _saved_url(log, plot))
     pending = service.pending_safe_interval([plot.id]) if kind == "harvest" else None
     return done or _form_page("farms/log_form.html", form, plot=plot, farm=farm, kind=kind, pending=pending)
 

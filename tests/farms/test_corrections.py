@@ -148,9 +148,10 @@ def test_a_harvest_inside_the_interval_warns_and_offers_no_batch_button(client, 
     assert 'id="interval-warning"' in form_page and safe in form_page and "残留检测" in form_page
     data = form_fields(form_page)
     data.update(quantity="800", lot_number="XF-EARLY-1")
-    follow(client, client.post(url, data=data))
+    location, page = follow(client, client.post(url, data=data))
     harvest = Log.select().where(Log.kind == "harvest").get()
-    page = client.get(f"/logs/{harvest.id}").get_data(as_text=True)
+    assert location.endswith(f"/logs/{harvest.id}")  # at once, on the harvest's own page
+    assert f"记录已保存。采收仍在安全间隔期内，{safe} 起才可采收" in page
     assert 'id="batch-refusal"' in page and safe in page and "24%螺螨酯悬浮剂" in page
     assert "凭残留检测创建批次" in page  # the override path
     assert re.search(r'class="button primary"[^>]*>创建批次<', page) is None

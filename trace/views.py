@@ -139,6 +139,8 @@ def batch_new():
             flash(_("Batch %(lot)s has been created.", lot=batch.lot_number), "info")
             return redirect(url_for("trace.batch_page", batch_id=batch.id))
     status = 422 if (form.errors or refusal or request.method == "POST") else 200
+    if request.method == "GET":
+        refusal = service.batch_refusal(g.user, harvest.log_id)  # said before the farmer fills anything in
     return render_template("trace/batch_new.html", form=form, harvest=harvest, available=available,
                            refusal=refusal, local_time=from_utc_naive), status
 

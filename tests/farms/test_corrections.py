@@ -154,6 +154,9 @@ def test_a_harvest_inside_the_interval_warns_and_offers_no_batch_button(client, 
     assert f"记录已保存。采收仍在安全间隔期内，{safe} 起才可采收" in page
     assert 'id="batch-refusal"' in page and safe in page and "24%螺螨酯悬浮剂" in page
     assert "凭残留检测创建批次" in page  # the override path
+    batch_form = client.get(f"/batches/new?harvest_log={harvest.id}").get_data(as_text=True)
+    assert 'class="alert sev-red refusal"' in batch_form and safe in batch_form  # said before anything is typed
+    assert 'value="创建批次"' not in batch_form and 'value="凭残留检测创建批次"' in batch_form
     assert re.search(r'class="button primary"[^>]*>创建批次<', page) is None
     # The spray was logged on the wrong plot: once voided it no longer holds the harvest back.
     service.void_log(world.farmer_a, spray.id, "记错了地块")

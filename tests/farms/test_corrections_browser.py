@@ -78,3 +78,11 @@ def test_pick_spray_and_correct_on_a_phone(server, phone):
     assert "99%矿物油乳油" in phone.find_element(By.CSS_SELECTOR, ".logs").text
     assert phone.execute_script("return document.documentElement.scrollWidth") <= 390
     phone.save_screenshot(str(ARTIFACTS / "logfix-3-history-corrected.png"))
+
+    # The corrected log itself: struck through, why and by whom, and the way to its correction.
+    old.find_element(By.CSS_SELECTOR, "a").click()
+    WebDriverWait(phone, 10).until(lambda d: "/logs/?" not in d.current_url)
+    note = phone.find_element(By.ID, "void-note").text
+    assert "已更正" in phone.page_source and "选错了药，实际喷的是矿物油" in note and "查看更正后的记录" in note
+    assert not phone.find_elements(By.ID, "log-actions")
+    phone.save_screenshot(str(ARTIFACTS / "logfix-4-corrected-log.png"))

@@ -6,10 +6,10 @@ from flask import g, jsonify, request
 from flask_babel import gettext as _
 
 from farms import service
-from farms.forms import FarmForm, FarmInvitationForm, LogForm, PlantingForm, PlotForm
+from farms.forms import FarmForm, FarmInvitationForm, LogCorrectionForm, LogForm, PlantingForm, PlotForm, VoidLogForm
 from web.api import ApiError, api_blueprint, json_body, paginated, validated
 from web.clock import from_utc_naive
-from web.permissions import Access
+from web.permissions import Access, require
 
 bp = api_blueprint("farms_api", __name__)
 
@@ -71,6 +71,12 @@ def log_json(log, plots=None):
         body["activity_kind"] = log.activity_kind
     elif log.kind == "harvest":
         body["lot_number"] = log.lot_number
+    safe = service.safe_harvest_day(log)
+    if log.kind == "input":
+        body["safe_harvest_date"] = safe.isoformat() if safe else None
+    body.update({"voided_at": from_utc_naive(log.voided_at).isoformat() if log.voided_at else None,
+                 "void_reason": log.void_reason or None, "corrects": log.corrects_id,
+                 "superseded_by": log.superseded_by_id})
     return body
 
 
@@ -270,6 +276,25 @@ def get_log(log_id):
     return jsonify(log_json(service.get_log(g.user, log_id)))
 
 
+@bp.post("/logs/<int:log_id>/void")
+def void_log(log_id):
+    log = service.get_log(g.user, log_id)
+    require(service.access_to(g.user, log.farm), Access.LOG)
+    data = validated(VoidLogForm, json_body())
+    return jsonify(log_json(service.void_log(g.user, log.id, data["reason"])))
+
+
+@bp.post("/logs/<int:log_id>/correct")
+def correct_log(log_id):
+    """The body gives the reason and the fields that change; the others keep the log's values."""
+    log = service.get_log(g.user, log_id)
+    require(service.access_to(g.user, log.farm), Access.LOG)
+    body = json_body()
+    given = validated(LogCorrectionForm, body, partial=True, farm=log.farm)
+    data = dict(service.correction_defaults(log), **given)
+    return jsonify(log_json(service.correct_log(g.user, log.id, data))), 201
+
+
 # --------------------------------------------------------------- catalogues
 
 @bp.get("/crops")
@@ -283,5 +308,6 @@ def list_crops():
 def list_input_products():
     return jsonify({"items": [{"id": p.id, "code": p.code, "name_zh": p.name_zh, "name_en": p.name_en,
                                "category": p.category, "active_ingredient": p.active_ingredient,
-                               "phi_days": p.phi_days, "default_unit": p.default_unit}
+                               "phi_days": p.phi_days, "default_unit": p.default_unit,
+                               "crops": p.crops.split()}
                               for p in service.input_products()]})

@@ -2,7 +2,8 @@
 
 The pre-harvest intervals are the usual values on Chinese product labels for
 the main crop the product is used on; the label on the package governs, and
-the farmer can change the value on each log.
+the farmer can change the value on each log. ``crops`` lists the catalogue's crops a product
+is usually registered for (pesticide registrations of ICAMA); fertilisers name none.
 """
 import csv
 from pathlib import Path
@@ -33,5 +34,5 @@ def load():
             conflict_target=[InputProduct.code],
             preserve=[InputProduct.name_zh, InputProduct.name_en, InputProduct.category,
                       InputProduct.active_ingredient, InputProduct.phi_days,
-                      InputProduct.default_unit]).execute())
+                      InputProduct.default_unit, InputProduct.crops]).execute())
     return len(crops), len(products)

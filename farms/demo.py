@@ -637,6 +637,21 @@ def _load_farm(spec, owner, now, products, summary):
             data["lot_number"] = farms.suggest_lot(spec.key, event.timestamp.year)
         farms.create_log(owner, farm, data)
         summary["logs"] += 1
+    if spec.key == "XF":
+        _correct_a_fertiliser_dose(owner, farm)
+        summary["logs"] += 1
+
+
+def _correct_a_fertiliser_dose(owner, farm):
+    """The demo's history shows a correction: the latest fertiliser dose was written in kg per plot
+    instead of per mu, and the farmer corrected it (the old log stays, struck through)."""
+    log = (Log.select().where((Log.farm == farm) & (Log.kind == "input") & (Log.input_category == "fertiliser")
+                              & Log.voided_at.is_null()).order_by(Log.timestamp.desc()).first())
+    if log is None or log.dose is None:
+        return
+    data = dict(farms.correction_defaults(log), dose=round(log.dose / 2, 1),
+                reason="用量记成了整块地的，应按每亩记")
+    farms.correct_log(owner, log.id, data)
 
 
 # ---------------------------------------------------------------- for the other domains' demos
@@ -660,7 +675,7 @@ def first_greenhouse(farm):
 def latest_harvest(farm, crop_code):
     """The farm's latest harvest log of ``crop_code``, or None."""
     return (Log.select().join(Planting).join(Crop)
-            .where((Log.farm == farm) & (Log.kind == "harvest") & (Crop.code == crop_code))
+            .where((Log.farm == farm) & (Log.kind == "harvest") & (Crop.code == crop_code) & Log.voided_at.is_null())
             .order_by(Log.timestamp.desc()).first())
 
 

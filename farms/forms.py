@@ -5,7 +5,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, FloatField, IntegerField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from farms.models import ACTIVITY_KINDS, CERTIFICATION_KINDS, INPUT_CATEGORIES, LOG_KINDS, PLOT_KINDS, START_METHODS
+from farms.models import (ACTIVITY_KINDS, CERTIFICATION_KINDS, INPUT_CATEGORIES, LOG_KINDS, PESTICIDE_CATEGORIES, PLOT_KINDS,
+                          START_METHODS)
 from web.fields import TimestampField
 from web.forms import Form
 
@@ -123,6 +124,33 @@ class PlantingForm(Form):
             raise ValidationError(_l("The end cannot come before the start date."))
 
 
+def _product_option(p, english):
+    label = _l("%(name)s · PHI %(days)d d", name=p.name_en if english else p.name_zh, days=p.phi_days) \
+        if p.category in PESTICIDE_CATEGORIES else (p.name_en if english else p.name_zh)
+    return (p.id, label, {"data-ingredient": p.active_ingredient, "data-phi": p.phi_days,
+                          "data-category": p.category, "data-unit": p.default_unit})
+
+
+def product_choices(products, english, recent_ids=(), crop_ids=()):
+    """The product picker: recently used on the farm first, then those registered for the plot's
+    crop, then every pesticide and every fertiliser; each option carries its ingredient and
+    interval for the form's script. No product is chosen in advance."""
+    by_id = {p.id: p for p in products}
+    groups = {}
+    recent = [by_id[i] for i in recent_ids if i in by_id]
+    if recent:
+        groups[str(_l("Used recently on this farm"))] = [_product_option(p, english) for p in recent]
+    shown = {p.id for p in recent}
+    for_crop = [p for p in products if p.id in set(crop_ids) and p.id not in shown]
+    if for_crop:
+        groups[str(_l("Registered for this crop"))] = [_product_option(p, english) for p in for_crop]
+    groups[str(_l("Pesticides"))] = [_product_option(p, english) for p in products
+                                     if p.category in PESTICIDE_CATEGORIES]
+    groups[str(_l("Fertilisers and others"))] = [_product_option(p, english) for p in products
+                                                 if p.category not in PESTICIDE_CATEGORIES]
+    return groups
+
+
 class LogForm(Form):
     kind = SelectField(_l("Kind"), choices=choices(LOG_KIND_LABELS, LOG_KINDS))
     timestamp = TimestampField(_l("Date and time"), validators=[InputRequired()])
@@ -157,10 +185,18 @@ class LogForm(Form):
 
         english = str(get_locale() or "zh").startswith("en")
         self.plots.choices = [(p.id, p.name) for p in service.plots_of(farm)] if farm else []
-        self.input_product.choices = [("", "—")] + [
-            (p.id, _l("%(name)s · PHI %(days)d d", name=p.name_en if english else p.name_zh, days=p.phi_days))
-            for p in service.input_products()]
+        self.input_product.choices = product_choices(service.input_products(), english)
         self.input_category.choices = [("", "—")] + choices(INPUT_CATEGORY_LABELS, INPUT_CATEGORIES)
+
+
+class LogCorrectionForm(LogForm):
+    reason = StringField(_l("Why is it corrected?"), validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField(_l("Save the correction"))
+
+
+class VoidLogForm(Form):
+    reason = StringField(_l("Why is it voided?"), validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField(_l("Void this log"))
 
 
 class FarmInvitationForm(Form):

@@ -112,6 +112,8 @@ class InputProduct(BaseModel):
     active_ingredient = pw.CharField(max_length=120, default="")
     phi_days = pw.IntegerField(default=0)
     default_unit = pw.CharField(max_length=16, default="ml/亩")
+    # Crop codes the product is registered for (space-separated; the usual ICAMA label uses).
+    crops = pw.CharField(max_length=255, default="")
 
 
 class Log(BaseModel):
@@ -140,9 +142,20 @@ class Log(BaseModel):
     lot_number = pw.CharField(max_length=64, default="")
     created_by = pw.ForeignKeyField(User, null=True)
     created_at = pw.DateTimeField(default=utcnow)
+    # Void and correct: a saved log is never edited. A correction is a new log that ``corrects``
+    # the old one; the old one is voided (with a reason) and points at it by ``superseded_by``.
+    corrects = pw.ForeignKeyField("self", null=True, backref="corrections", on_delete="SET NULL")
+    superseded_by = pw.ForeignKeyField("self", null=True, backref="superseded", on_delete="SET NULL")
+    voided_at = pw.DateTimeField(null=True)
+    voided_by = pw.ForeignKeyField(User, null=True, backref="voided_logs")
+    void_reason = pw.CharField(max_length=500, default="")
 
     class Meta:
         indexes = ((("farm", "timestamp"), False),)
+
+    @property
+    def voided(self):
+        return self.voided_at is not None
 
 
 class LogPlot(BaseModel):

@@ -356,6 +356,13 @@ REQUIRED_BY_KIND = {
 def create_log(user, farm, data):
     """Add a log to the farm log; everything is checked before anything is written."""
     require(access_to(user, farm), Access.LOG)
+    checked = _checked_log(farm, data)
+    with database.atomic():
+        return _write_log(user, farm, checked)
+
+
+def _checked_log(farm, data):
+    """The row and plots of a new log from ``data``, or ValidationError naming every bad field."""
     kind = data.get("kind")
     if kind not in LOG_KINDS:
         raise ValidationError(_("Unknown log kind."), {"kind": _("Choose a log kind.")})
@@ -394,7 +401,12 @@ def create_log(user, farm, data):
             errors["input_category"] = _("Unknown input type.")
         if values["input_category"] in PESTICIDE_CATEGORIES and values["phi_days"] is None:
             errors["phi_days"] = _("A pesticide needs its pre-harvest interval.")
+    if kind == "input" and not values.get("product_name") and "input_product" not in errors:
+        # One message, on the picker the farmer sees (the name field is the fallback under "more").
+        errors["input_product"] = _("Choose a product, or type its name under More details.")
     for field in REQUIRED_BY_KIND.get(kind, ()):
+        if field in ("product_name", "dose_unit") and "input_product" in errors:
+            continue  # the product, once chosen, gives its name and usual unit
         if values.get(field) in (None, ""):
             errors.setdefault(field, _("Required for this kind of log."))
     if kind != "input":
@@ -407,8 +419,9 @@ def create_log(user, farm, data):
         errors["activity_kind"] = _("Only activity logs have this field.")
     if kind != "harvest" and values.get("lot_number"):
         errors["lot_number"] = _("Only harvest logs have this field.")
-    if (values.get("quantity") is None) != (not values.get("unit")):
-        errors.setdefault("unit", _("Give a quantity together with its unit."))
+    if (values.get("quantity") is None) != (not values.get("unit")) \
+            and "quantity" not in errors and "unit" not in errors:
+        errors["unit"] = _("Give a quantity together with its unit.")
 
     timestamp = data.get("timestamp")
     if not isinstance(timestamp, dt.datetime):
@@ -420,11 +433,86 @@ def create_log(user, farm, data):
 
     row = {key: ("" if value is None and key not in ("quantity", "dose", "phi_days", "input_product")
                  else value) for key, value in values.items()}
-    with database.atomic():
-        log = Log.create(farm=farm, kind=kind, timestamp=to_utc_naive(timestamp), planting=planting,
-                         created_by=user, **row)
-        LogPlot.insert_many([{"log": log.id, "plot": plot.id} for plot in plots]).execute()
+    row.update(kind=kind, timestamp=to_utc_naive(timestamp), planting=planting)
+    return row, plots
+
+
+def _write_log(user, farm, checked, corrects=None):
+    row, plots = checked
+    log = Log.create(farm=farm, created_by=user, corrects=corrects, **row)
+    LogPlot.insert_many([{"log": log.id, "plot": plot.id} for plot in plots]).execute()
     return log
+
+
+def _void_reason(reason):
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Say why the log is voided or corrected."), {"reason": _("Required.")})
+    if len(reason) > 500:
+        raise ValidationError(_("The reason is too long."), {"reason": _("At most 500 characters.")})
+    return reason
+
+
+def _open_for_change(user, log_id):
+    """The log ``log_id`` if ``user`` may log on its farm and it is not voided already."""
+    log = get_log(user, log_id)
+    require(access_to(user, log.farm), Access.LOG)
+    if log.voided_at is not None:
+        raise Conflict(_("This log has been voided already; correct its correction instead."),
+                       {"log": _("Voided already.")})
+    return log
+
+
+def correction_defaults(log, plots=None):
+    """The values a correction of ``log`` starts from: the log's own, except those the catalogue
+    filled in from its product, which are left for the (perhaps newly) chosen product to fill."""
+    from web.clock import from_utc_naive
+
+    plots = plots_of_logs([log])[log.id] if plots is None else plots
+    data = {key: getattr(log, key) for key in (
+        "notes", "quantity", "unit", "input_category", "product_name", "active_ingredient", "dose", "dose_unit",
+        "phi_days", "input_lot", "activity_kind", "lot_number")}
+    product = log.input_product
+    if product is not None:
+        for key, value in (("product_name", product.name_zh), ("active_ingredient", product.active_ingredient),
+                           ("phi_days", product.phi_days), ("input_category", product.category)):
+            if data[key] == value:
+                data[key] = None
+    data.update(kind=log.kind, plots=[p.id for p in plots], planting=log.planting_id,
+                input_product=log.input_product_id, timestamp=from_utc_naive(log.timestamp))
+    return data
+
+
+def void_log(user, log_id, reason):
+    """Void a saved log (it stays in history, struck through, with the reason)."""
+    reason = _void_reason(reason)
+    with database.atomic():
+        log = _open_for_change(user, log_id)
+        updated = (Log.update(voided_at=utcnow(), voided_by=user, void_reason=reason)
+                   .where((Log.id == log.id) & Log.voided_at.is_null()).execute())
+        if not updated:
+            raise Conflict(_("This log has been voided already; correct its correction instead."),
+                           {"log": _("Voided already.")})
+    return get_log(user, log.id)
+
+
+def correct_log(user, log_id, data):
+    """Replace a saved log by a corrected one of the same kind: the new log references the old,
+    the old is voided and points at the new; both stay in history."""
+    reason = _void_reason(data.get("reason"))
+    log = _open_for_change(user, log_id)
+    if data.get("kind") not in (None, log.kind):
+        raise ValidationError(_("A correction keeps the kind of the log; void it and add a new log instead."),
+                              {"kind": _("Must stay %(kind)s.", kind=log.kind)})
+    checked = _checked_log(log.farm, dict(data, kind=log.kind))
+    with database.atomic():
+        new = _write_log(user, log.farm, checked, corrects=log.id)
+        updated = (Log.update(voided_at=utcnow(), voided_by=user, void_reason=reason, superseded_by=new.id)
+                   .where((Log.id == log.id) & Log.voided_at.is_null()).execute())
+        if not updated:
+            raise Conflict(_("This log has been voided already; correct its correction instead."),
+                           {"log": _("Voided already.")})
+    return new
 
 
 def logs_query(user, farm=None, plot=None, kind=None, since=None, until=None):
@@ -461,10 +549,60 @@ def plots_of_logs(logs):
     return result
 
 
-def last_input_of(plot):
-    """The most recent input log on a plot, to prefill the next one."""
-    return (Log.select().join(LogPlot).where((LogPlot.plot == plot) & (Log.kind == "input"))
-            .order_by(Log.timestamp.desc()).first())
+def product_ids_for_plots(plot_ids):
+    """Catalogue products registered for the crops now planted on any of ``plot_ids``."""
+    codes = set((Planting.select(Crop.code).join(Crop)
+                 .where(Planting.plot.in_(list(plot_ids) or [0]) & Planting.ended_on.is_null()).tuples()))
+    codes = {code for (code,) in codes}
+    return [p.id for p in input_products() if codes & set(p.crops.split())]
+
+
+def loggable_plots(user):
+    """The plots of the farms on which ``user`` may log, by farm and name (for "add a log")."""
+    farm_ids = farm_ids_with_access(user, Access.LOG)
+    return list(Plot.select(Plot, Farm).join(Farm).where(Plot.farm.in_(farm_ids or [0]))
+                .order_by(Farm.name, Plot.name))
+
+
+def recent_product_ids(farm, limit=8):
+    """Catalogue products of the farm's latest input logs (not voided), most recent first."""
+    seen = []
+    rows = (Log.select(Log.input_product).where((Log.farm == farm) & (Log.kind == "input")
+                                                & Log.input_product.is_null(False) & Log.voided_at.is_null())
+            .order_by(Log.timestamp.desc(), Log.id.desc()).limit(200).tuples())
+    for (product_id,) in rows:
+        if product_id not in seen:
+            seen.append(product_id)
+        if len(seen) >= limit:
+            break
+    return seen
+
+
+def safe_harvest_day(log):
+    """The first local day a harvest may follow this pesticide log (None for other logs)."""
+    if log.kind != "input" or log.input_category not in PESTICIDE_CATEGORIES or log.phi_days is None:
+        return None
+    from web.clock import from_utc_naive
+
+    return from_utc_naive(log.timestamp).date() + dt.timedelta(days=log.phi_days)
+
+
+def pending_safe_interval(plot_ids, on_day=None):
+    """The pesticide log on any of ``plot_ids`` whose safe interval ends last, if it ends after
+    ``on_day`` (a local date, default today): {"log_id", "product_name", "applied_day", "phi_days",
+    "safe_day"}, else None. Voided logs do not count."""
+    from web.clock import from_utc_naive, local_now
+
+    on_day = on_day or local_now().date()
+    since = utcnow() - dt.timedelta(days=400)
+    latest = None
+    for a in input_applications(plot_ids, since=since, pesticides_only=True):
+        applied = from_utc_naive(a["applied_at"]).date()
+        safe = applied + dt.timedelta(days=a["phi_days"])
+        if safe > on_day and (latest is None or safe > latest["safe_day"]):
+            latest = {"log_id": a["log_id"], "product_name": a["product_name"], "applied_day": applied,
+                      "phi_days": a["phi_days"], "safe_day": safe}
+    return latest
 
 
 # ---------------------------------------------------------------- catalogues
@@ -514,6 +652,9 @@ def harvest_record(user, log_id):
     require(access_to(user, log.farm), Access.LOG)
     if log.kind != "harvest":
         raise ValidationError(_("A batch is made from a harvest log."), {"harvest_log": _("Not a harvest log.")})
+    if log.voided_at is not None:
+        raise ValidationError(_("This harvest log has been voided; make the batch from its correction."),
+                              {"harvest_log": _("Voided.")})
     plots = plots_of_logs([log])[log.id]
     planting = None
     if log.planting_id:
@@ -534,12 +675,36 @@ def harvest_record(user, log_id):
         lot_number=log.lot_number)
 
 
+def log_lineage(log_id):
+    """``log_id`` and the ids of the logs it corrects, directly or through earlier corrections."""
+    ids = [log_id]
+    seen = {log_id}
+    current = Log.select(Log.corrects).where(Log.id == log_id).scalar()
+    while current is not None and current not in seen:
+        ids.append(current)
+        seen.add(current)
+        current = Log.select(Log.corrects).where(Log.id == current).scalar()
+    return ids
+
+
+def harvest_log_ids(plot_ids, since=None):
+    """Ids of harvest logs on any of ``plot_ids`` (from ``since``, UTC), voided ones included: a
+    batch may have been made from a log before it was corrected."""
+    query = (Log.select(Log.id).join(LogPlot).where(LogPlot.plot.in_(list(plot_ids) or [0])
+                                                     & (Log.kind == "harvest")).distinct())
+    if since is not None:
+        query = query.where(Log.timestamp >= since)
+    return [row[0] for row in query.tuples()]
+
+
 def input_applications(plot_ids, since=None, until=None, pesticides_only=False):
     """Input logs on any of ``plot_ids`` between ``since`` and ``until`` (UTC), newest first.
 
-    Public facts only: product, ingredient, category, dose, interval and date.
+    Public facts only: product, ingredient, category, dose, interval and date. Voided and
+    corrected logs are left out: only their corrections count.
     """
-    query = (Log.select(Log).join(LogPlot).where((LogPlot.plot.in_(list(plot_ids))) & (Log.kind == "input"))
+    query = (Log.select(Log).join(LogPlot).where((LogPlot.plot.in_(list(plot_ids))) & (Log.kind == "input")
+                                                 & Log.voided_at.is_null())
              .distinct().order_by(Log.timestamp.desc()))
     if since is not None:
         query = query.where(Log.timestamp >= since)

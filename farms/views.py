@@ -2,16 +2,17 @@
 import datetime as dt
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from farms import service
 from farms.forms import (ACTIVITY_LABELS, CERTIFICATION_LABELS, INPUT_CATEGORY_LABELS, LOG_KIND_BADGES, LOG_KIND_LABELS,
-                         PLOT_KIND_LABELS, START_METHOD_LABELS, FarmForm, FarmInvitationForm, LogForm, PlantingForm,
-                         PlotForm)
+                         PLOT_KIND_LABELS, START_METHOD_LABELS, FarmForm, FarmInvitationForm, LogCorrectionForm, LogForm,
+                         PlantingForm, PlotForm, VoidLogForm, product_choices)
 from web import divisions, registry
 from web.clock import from_utc_naive, local_zone
 from web.forms import submit
-from web.permissions import Access, can_create_farm
+from web.permissions import Access, can_create_farm, require
 from web.security import login_required
 
 bp = login_required(Blueprint("farms", __name__, template_folder="templates"))
@@ -50,7 +51,8 @@ def dashboard():
     return render_template("farms/dashboard.html", farms=farms, logs=logs, alerts=alerts, can_ack=can_ack,
                            farm_invitations=service.farm_invitations_for(g.user),
                            org_invitations=service.organisation_invitations_for(g.user),
-                           log_plots=service.plots_of_logs(logs), can_create=can_create_farm(g.user))
+                           log_plots=service.plots_of_logs(logs), can_create=can_create_farm(g.user),
+                           can_log=bool(service.farm_ids_with_access(g.user, Access.LOG)))
 
 
 @bp.post("/alerts/<int:alert_id>/ack")
@@ -147,6 +149,7 @@ def plot_page(plot_id):
     plot = service.get_plot(g.user, plot_id)
     logs = list(service.logs_query(g.user, farm=plot.farm, plot=plot).limit(10))
     return render_template("farms/plot.html", plot=plot, farm=plot.farm,
+                           pending=service.pending_safe_interval([plot.id]),
                            access=service.access_to(g.user, plot.farm), Access=Access,
                            plantings=list(service.plantings_of(plot)), logs=logs,
                            log_plots=service.plots_of_logs(logs))
@@ -181,6 +184,52 @@ def planting_edit(planting_id):
     return done or _form_page("farms/planting_form.html", form, plot=planting.plot, planting=planting)
 
 
+def _log_form(form_class, farm, plots, data, english=False):
+    """A log form whose product picker lists the farm's recent products and those registered for
+    the plots' crops first; nothing is chosen for the farmer."""
+    form = form_class(farm=farm, data=data)
+    plot_ids = [p.id for p in plots]
+    form.input_product.choices = product_choices(service.input_products(), _english(),
+                                                 service.recent_product_ids(farm),
+                                                 service.product_ids_for_plots(plot_ids))
+    plantings = [p for plot in plots for p in service.plantings_of(plot)]
+    form.planting.choices = [("", "—")] + [(p.id, f"{p.crop.name_zh} {p.variety}".strip()) for p in plantings]
+    return form
+
+
+def _english():
+    return str(get_locale() or "zh").startswith("en")
+
+
+def _saved_message(log):
+    safe = service.safe_harvest_day(log)
+    if safe is not None:
+        return _("The log has been saved. Safe to harvest from %(date)s.", date=safe.isoformat())
+    if log.kind == "harvest":
+        pending = service.pending_safe_interval([p.id for p in service.plots_of_logs([log])[log.id]],
+                                                from_utc_naive(log.timestamp).date())
+        if pending:
+            return _("The log has been saved. The harvest is inside the pre-harvest interval until %(date)s.",
+                     date=pending["safe_day"].isoformat())
+    return _("The log has been saved.")
+
+
+def _saved_url(log, plot):
+    # A harvest leads to its log, where a batch is made (or the reason it cannot be made yet shows).
+    if log.kind == "harvest":
+        return url_for("farms.log_page", log_id=log.id)
+    return url_for("farms.plot_page", plot_id=plot.id)
+
+
+@bp.get("/logs/new")
+def log_start():
+    """"Add a log" from the home screen and the log history: choose the plot (and what was done)."""
+    plots = service.loggable_plots(g.user)
+    if len(plots) == 1:
+        return redirect(url_for("farms.plot_page", plot_id=plots[0].id) + "#add-log")
+    return render_template("farms/log_start.html", plots=plots)
+
+
 @bp.route("/plots/<int:plot_id>/logs/new", methods=["GET", "POST"])
 def log_new(plot_id):
     plot = service.get_plot(g.user, plot_id, Access.LOG)
@@ -195,20 +244,48 @@ def log_new(plot_id):
         defaults["planting"] = active[0].id
     if kind == "activity":
         defaults["activity_kind"] = request.args.get("activity", "irrigation")
-    if kind == "input":
-        last = service.last_input_of(plot)
-        if last is not None:
-            defaults.update(input_product=last.input_product_id, dose=last.dose, dose_unit=last.dose_unit)
+    # No product is pre-filled: last time's product sits first in the picker, to be chosen.
     if kind == "harvest":  # a suggested lot the farmer may keep or replace: random, not a count
         defaults["lot_number"] = service.suggest_lot()
     if kind == "harvest" and active:
         defaults["unit"] = active[0].crop.default_unit
-    form = LogForm(farm=farm, data=defaults)
-    form.planting.choices = [("", "—")] + [
-        (p.id, f"{p.crop.name_zh} {p.variety}".strip()) for p in service.plantings_of(plot)]
-    done = submit(form, lambda: service.create_log(g.user, farm, form.data), _("The log has been saved."),
-                   lambda log: url_for("farms.plot_page", plot_id=plot.id))
-    return done or _form_page("farms/log_form.html", form, plot=plot, farm=farm, kind=kind)
+    form = _log_form(LogForm, farm, [plot], defaults)
+    done = submit(form, lambda: service.create_log(g.user, farm, form.data), _saved_message,
+                  lambda log: _saved_url(log, plot))
+    pending = service.pending_safe_interval([plot.id]) if kind == "harvest" else None
+    return done or _form_page("farms/log_form.html", form, plot=plot, farm=farm, kind=kind, pending=pending)
+
+
+@bp.route("/logs/<int:log_id>/correct", methods=["GET", "POST"])
+def log_correct(log_id):
+    log = service.get_log(g.user, log_id)
+    require(service.access_to(g.user, log.farm), Access.LOG)
+    plots = service.plots_of_logs([log])[log.id]
+    if log.voided_at is not None:
+        flash(_("This log has been voided already; correct its correction instead."), "error")
+        return redirect(url_for("farms.log_page", log_id=log.id))
+    data = service.correction_defaults(log, plots)
+    form = _log_form(LogCorrectionForm, log.farm, plots, data)
+    done = submit(form, lambda: service.correct_log(g.user, log.id, form.data),
+                  lambda new: _("The log has been corrected.") + (
+                      " " + _("Safe to harvest from %(date)s.", date=service.safe_harvest_day(new).isoformat())
+                      if service.safe_harvest_day(new) else ""),
+                  lambda new: url_for("farms.log_page", log_id=new.id))
+    return done or _form_page("farms/log_form.html", form, plot=plots[0] if plots else None, farm=log.farm,
+                              kind=log.kind, correcting=log)
+
+
+@bp.route("/logs/<int:log_id>/void", methods=["GET", "POST"])
+def log_void(log_id):
+    log = service.get_log(g.user, log_id)
+    require(service.access_to(g.user, log.farm), Access.LOG)
+    if log.voided_at is not None:
+        flash(_("This log has been voided already; correct its correction instead."), "error")
+        return redirect(url_for("farms.log_page", log_id=log.id))
+    form = VoidLogForm()
+    done = submit(form, lambda: service.void_log(g.user, log.id, form.reason.data), _("The log has been voided."),
+                  lambda voided: url_for("farms.log_page", log_id=voided.id))
+    return done or _form_page("farms/log_void.html", form, log=log, farm=log.farm)
 
 
 @bp.get("/logs/")
@@ -252,11 +329,14 @@ def log_history():
     plots = list(service.plots_of(farm)) if farm else []
     return render_template("farms/log_history.html", logs=logs, log_plots=service.plots_of_logs(logs),
                            farms=farms, plots=plots, farm=farm, plot=plot, kind=kind, dates=dates,
-                           errors=errors, page=page, total=total, per_page=LOGS_PER_PAGE)
+                           errors=errors, page=page, total=total, per_page=LOGS_PER_PAGE,
+                           can_log=bool(service.farm_ids_with_access(g.user, Access.LOG)))
 
 
 @bp.get("/logs/<int:log_id>")
 def log_page(log_id):
     log = service.get_log(g.user, log_id)
     return render_template("farms/log.html", log=log, farm=log.farm,
-                           plots=service.plots_of_logs([log])[log.id])
+                           plots=service.plots_of_logs([log])[log.id],
+                           can_change=log.voided_at is None and service.access_to(g.user, log.farm) >= Access.LOG,
+                           safe_day=service.safe_harvest_day(log) if log.voided_at is None else None)

@@ -1,5 +1,6 @@
 """Batches: made from a harvest (checking pre-harvest intervals), split, merged and transformed."""
 import datetime as dt
+import json
 import math
 import re
 
@@ -13,7 +14,7 @@ from trace._core import NS, TRANSFORMING, _new_code, canonical_json
 from trace._events import (_append, _attachments, _base_document, _check_time, _inspection_items,
                            _last_event_time, _positive, _quantity_element)
 from trace._lineage import _locked
-from trace.models import Batch, BatchLink, Inspection, PhiRefusal
+from trace.models import Batch, BatchLink, Event, Inspection, PhiRefusal
 from web.accounts.models import Organisation
 from web.clock import from_utc_naive, local_zone, to_utc_naive
 from web.db import Conflict, ValidationError, database
@@ -57,9 +58,52 @@ def _applied_inputs(harvest):
 
 
 def unbatched_quantity(harvest):
-    """What of a harvest is not yet in a batch (below zero if its log was edited down since)."""
-    already = sum(b.quantity for b in Batch.select(Batch.quantity).where(Batch.harvest_log == harvest.log_id))
+    """What of a harvest is not yet in a batch (below zero if its log was corrected down since):
+    batches made from the logs it corrects count too."""
+    lineage = farms.log_lineage(harvest.log_id)
+    already = sum(b.quantity for b in Batch.select(Batch.quantity).where(Batch.harvest_log.in_(lineage)))
     return (harvest.quantity or 0) - already
+
+
+def _refusal_message(violations):
+    first = violations[0]
+    return _("%(product)s was applied on %(applied)s; its pre-harvest interval of %(days)d days "
+             "ends on %(safe)s. The earliest safe harvest date is %(safe)s.",
+             product=first["product_name"], applied=first["applied_day"].isoformat(),
+             days=first["phi_days"], safe=max(v["safe_day"] for v in violations).isoformat())
+
+
+def batch_refusal(user, log_id):
+    """Why a batch from harvest log ``log_id`` would be refused now for the pre-harvest interval
+    (the message create_batch gives), or None. Only the interval: a residue test overrides it."""
+    harvest = farms.harvest_record(user, log_id)
+    violations = _phi_violations(harvest)
+    return _refusal_message(violations) if violations else None
+
+
+def batches_recording_log(log):
+    """Batches whose recorded (hashed) commissioning event holds this log's data: the batch made
+    from a harvest log, or the batches whose applied inputs list this input log. Events are never
+    rewritten when a log is corrected; this is what a correction cannot change."""
+    if log.kind == "harvest":
+        return list(Batch.select().where(Batch.harvest_log == log.id).order_by(Batch.id))
+    if log.kind != "input":
+        return []
+    plot_ids = [p.id for p in farms.plots_of_logs([log])[log.id]]
+    harvest_ids = farms.harvest_log_ids(plot_ids, since=log.timestamp)
+    if not harvest_ids:
+        return []
+    applied = {"product": log.product_name, "date": from_utc_naive(log.timestamp).date().isoformat(),
+               "phiDays": log.phi_days or 0}
+    rows = (Event.select(Event.batch, Event.document)
+            .where(Event.batch.in_(Batch.select(Batch.id).where(Batch.harvest_log.in_(harvest_ids)))
+                   & (Event.biz_step == "commissioning") & (Event.kind == "event")).tuples())
+    found = set()
+    for batch_id, document in rows:
+        for item in json.loads(document).get("ilmd", {}).get(f"{NS}:inputsApplied", []):
+            if all(item.get(key) == value for key, value in applied.items()):
+                found.add(batch_id)
+    return list(Batch.select().where(Batch.id.in_(sorted(found) or [0])).order_by(Batch.id))
 
 
 def create_batch(user, data):
@@ -75,11 +119,7 @@ def create_batch(user, data):
         override = _override_inspection(data.get("override_inspection"), harvest, violations)
         if override is None:
             PhiRefusal.create(harvest_log=harvest.log_id, farm=harvest.farm_id)
-            first = violations[0]
-            message = _("%(product)s was applied on %(applied)s; its pre-harvest interval of %(days)d days "
-                        "ends on %(safe)s. The earliest safe harvest date is %(safe)s.",
-                        product=first["product_name"], applied=first["applied_day"].isoformat(),
-                        days=first["phi_days"], safe=max(v["safe_day"] for v in violations).isoformat())
+            message = _refusal_message(violations)
             raise ValidationError(message, {"harvest_log": message})
     gtin = data.get("gtin") or None
     if gtin:

@@ -19,7 +19,8 @@ from trace._bureau import MASS_TO_KG, harvest_batches, harvest_days_of
 from trace._bureau import changed_days as bureau_changed_days
 from trace._bureau import daily_figures as bureau_daily_figures
 from trace._bureau import farm_figures as bureau_farm_figures
-from trace._batches import create_batch, merge, record_plot_inspection, split, transform, unbatched_quantity
+from trace._batches import (batch_refusal, batches_recording_log, create_batch, merge, record_plot_inspection, split,
+                            transform, unbatched_quantity)
 from trace._consumer import (NEW_PLACES_AFTER_SALE_LIMIT, SCANS_PER_HOUR_LIMIT, issue_serials, place_of, public_view,
                              record_scan, scan_stats, serial_issued, verification)
 from trace._core import (CODE_ALPHABET, DISPOSITIONS, NS, RECORDABLE_STEPS, TRANSFORMING, UOM, base_url, batch_url,
@@ -34,7 +35,7 @@ __all__ = [
     "MASS_TO_KG", "harvest_batches", "harvest_days_of", "bureau_changed_days", "bureau_daily_figures",
     "bureau_farm_figures",
     "acting_organisations", "get_batch", "held_with", "holder_names", "visible_batches",
-    "create_batch", "merge", "record_plot_inspection", "split", "transform", "unbatched_quantity",
+    "batch_refusal", "batches_recording_log", "create_batch", "merge", "record_plot_inspection", "split", "transform", "unbatched_quantity",
     "NEW_PLACES_AFTER_SALE_LIMIT", "SCANS_PER_HOUR_LIMIT", "place_of", "public_view", "record_scan", "scan_stats",
     "issue_serials", "serial_issued", "verification",
     "CODE_ALPHABET", "DISPOSITIONS", "NS", "RECORDABLE_STEPS", "TRANSFORMING", "UOM", "base_url", "batch_url",

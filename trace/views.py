@@ -44,6 +44,7 @@ FORM_STEPS = tuple(s for s in ("shipping", "storing", "packing", "retail_selling
 def _trace_labels():
     return {"STEP_LABELS": STEP_LABELS, "STATUS_LABELS": STATUS_LABELS, "LINEAGE_LABELS": LINEAGE_LABELS,
             "SCAN_WARNING_LABELS": SCAN_WARNING_LABELS, "SEAL_LABELS": SEAL_LABELS, "can_batch_harvest": _can_batch_harvest,
+            "batch_refusal": _batch_refusal, "batches_recording_log": service.batches_recording_log,
             "english": _english}
 
 
@@ -70,8 +71,18 @@ def _english():
 def _can_batch_harvest(log):
     """May the signed-in user make a batch from this harvest log?"""
     user = g.get("user")
-    return (user is not None and log.kind == "harvest"
+    return (user is not None and log.kind == "harvest" and log.voided_at is None
             and farms.access_to(user, log.farm) >= Access.LOG)
+
+
+def _batch_refusal(log):
+    """Why a batch from this harvest log would be refused now (the pre-harvest interval), or None."""
+    if not _can_batch_harvest(log):
+        return None
+    try:
+        return service.batch_refusal(g.user, log.id)
+    except (ValidationError, Denied):
+        return None
 
 
 def _product(batch):
@@ -128,6 +139,8 @@ def batch_new():
             flash(_("Batch %(lot)s has been created.", lot=batch.lot_number), "info")
             return redirect(url_for("trace.batch_page", batch_id=batch.id))
     status = 422 if (form.errors or refusal or request.method == "POST") else 200
+    if request.method == "GET":
+        refusal = service.batch_refusal(g.user, harvest.log_id)  # said before the farmer fills anything in
     return render_template("trace/batch_new.html", form=form, harvest=harvest, available=available,
                            refusal=refusal, local_time=from_utc_naive), status
 

@@ -21,4 +21,21 @@
   if (product && dose) {
     product.addEventListener('change', function () { if (product.value) dose.focus(); });
   }
+  // The product picker fills in the chosen product's active ingredient, pre-harvest interval,
+  // type and usual unit (from the option's data attributes); the farmer sees and may change them.
+  if (product && product.hasAttribute('data-product-picker')) {
+    var fill = { active_ingredient: 'data-ingredient', phi_days: 'data-phi', input_category: 'data-category',
+                 dose_unit: 'data-unit' };
+    product.addEventListener('change', function () {
+      var option = product.options[product.selectedIndex];
+      Object.keys(fill).forEach(function (name) {
+        var input = form.querySelector('[name="' + name + '"]');
+        if (!input) return;
+        var value = option && option.value ? option.getAttribute(fill[name]) : '';
+        if (name === 'dose_unit' && input.value && input.dataset.filled !== 'yes') return;  // the farmer's own unit
+        input.value = value || '';
+        input.dataset.filled = 'yes';
+      });
+    });
+  }
 })();

@@ -1,6 +1,8 @@
 """JSON API for farms, plots, plantings and logs (documented in farms/openapi.yaml)."""
 import datetime as dt
+import hashlib
 import json
+import uuid
 
 from flask import g, jsonify, request
 
@@ -43,7 +45,8 @@ def plot_json(plot):
     return {"id": plot.id, "farm_id": plot.farm_id, "name": plot.name, "kind": plot.kind,
             "area_m2": round(plot.area_m2, 2), "area_mu": round(plot.area_m2 / service.MU_IN_M2, 3),
             "geometry": json.loads(plot.geometry) if plot.geometry else None,
-            "notes": plot.notes}
+            "notes": plot.notes,
+            "archived_at": from_utc_naive(plot.archived_at).isoformat() if plot.archived_at else None}
 
 
 def planting_json(planting):
@@ -60,7 +63,10 @@ def log_json(log, plots=None):
     body = {"id": log.id, "farm_id": log.farm_id, "kind": log.kind,
             "timestamp": from_utc_naive(log.timestamp).isoformat(), "plots": plot_ids,
             "planting_id": log.planting_id, "notes": log.notes, "quantity": log.quantity,
-            "unit": log.unit, "created_by": log.created_by_id}
+            "unit": log.unit, "created_by": log.created_by_id,
+            "client_id": str(log.client_id) if log.client_id else None,
+            "recorded_at": from_utc_naive(log.recorded_at).isoformat() if log.recorded_at else None,
+            "created_at": from_utc_naive(log.created_at).isoformat()}
     if log.kind == "input":
         body.update({"input_product_id": log.input_product_id, "input_category": log.input_category,
                      "product_name": log.product_name, "active_ingredient": log.active_ingredient,
@@ -257,11 +263,65 @@ def list_logs(farm_id):
     return paginated(query, logs_json)
 
 
+OFFLINE_FIELDS = ("client_id", "recorded_at", "confirm_safe_interval")
+
+
+def _offline_entry(body):
+    """The offline-entry fields of a log body (popped from it), or None when it carries no client_id."""
+    sent = {name: body.pop(name) for name in OFFLINE_FIELDS if name in body}
+    if "client_id" not in sent:
+        if sent:
+            raise ApiError(422, "invalid", "offline-entry fields need a client_id",
+                           {name: "only with client_id" for name in sent})
+        return None
+    errors = {}
+    try:
+        client_id = uuid.UUID(sent["client_id"]) if isinstance(sent["client_id"], str) else None
+    except ValueError:
+        client_id = None
+    if client_id is None:
+        errors["client_id"] = "a UUID, e.g. 0b0f3c52-8c1e-4e5a-9d8e-2f1f7f0c6a11"
+    recorded_at = None
+    if sent.get("recorded_at") is not None:
+        try:
+            recorded_at = dt.datetime.fromisoformat(sent["recorded_at"])
+            if recorded_at.tzinfo is None:
+                raise ValueError
+        except (TypeError, ValueError):
+            errors["recorded_at"] = "an ISO 8601 date and time with its offset, e.g. 2026-05-01T08:30:00+08:00"
+    confirm = sent.get("confirm_safe_interval", False)
+    if not isinstance(confirm, bool):
+        errors["confirm_safe_interval"] = "true or false"
+    if errors:
+        raise ApiError(422, "invalid", "invalid offline entry", errors)
+    # What was sent under the UUID, the UUID itself aside: a resend must match it to the byte of meaning.
+    fingerprint = hashlib.sha256(json.dumps(dict(body, recorded_at=sent.get("recorded_at"),
+                                                 confirm_safe_interval=confirm),
+                                            sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return service.OfflineEntry(client_id=client_id, fingerprint=fingerprint, recorded_at=recorded_at,
+                                confirm_safe_interval=confirm)
+
+
 @bp.post("/farms/<int:farm_id>/logs")
 def create_log(farm_id):
     farm = service.get_farm(g.user, farm_id, Access.LOG)
-    data = validated(LogForm, json_body(), farm=farm)
-    return jsonify(log_json(service.create_log(g.user, farm, data))), 201
+    body = json_body()
+    offline = _offline_entry(body)
+    data = validated(LogForm, body, farm=farm)
+    log = service.create_log(g.user, farm, data, offline=offline)
+    return jsonify(log_json(log)), 201 if getattr(log, "just_created", True) else 200
+
+
+@bp.post("/plots/<int:plot_id>/archive")
+def archive_plot(plot_id):
+    plot = service.get_plot(g.user, plot_id, Access.MANAGE)
+    return jsonify(plot_json(service.archive_plot(g.user, plot)))
+
+
+@bp.post("/plots/<int:plot_id>/unarchive")
+def unarchive_plot(plot_id):
+    plot = service.get_plot(g.user, plot_id, Access.MANAGE)
+    return jsonify(plot_json(service.archive_plot(g.user, plot, archived=False)))
 
 
 @bp.get("/logs/<int:log_id>")

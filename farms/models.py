@@ -73,6 +73,8 @@ class Plot(BaseModel):
     geometry = pw.TextField(null=True)
     notes = pw.TextField(default="")
     created_at = pw.DateTimeField(default=utcnow)
+    # An archived plot keeps its history but takes no new logs.
+    archived_at = pw.DateTimeField(null=True)
 
     class Meta:
         indexes = ((("farm", "name"), True),)
@@ -139,7 +141,12 @@ class Log(BaseModel):
     # harvest
     lot_number = pw.CharField(max_length=64, default="")
     created_by = pw.ForeignKeyField(User, null=True)
-    created_at = pw.DateTimeField(default=utcnow)
+    created_at = pw.DateTimeField(default=utcnow)  # when the server stored it (for an offline entry: the sync)
+    # An entry made offline: the phone's UUID for it (the idempotency key), the fingerprint of what was
+    # sent under it, and when the farmer made it (UTC).
+    client_id = pw.UUIDField(null=True, unique=True)
+    client_fingerprint = pw.CharField(max_length=64, null=True)
+    recorded_at = pw.DateTimeField(null=True)
 
     class Meta:
         indexes = ((("farm", "timestamp"), False),)

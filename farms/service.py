@@ -17,7 +17,7 @@ from web import divisions
 from web.accounts import service as accounts
 from web.clock import utcnow
 from web.db import Conflict, ValidationError, database
-from web.clock import to_utc_naive
+from web.clock import from_utc_naive, to_utc_naive
 from web.permissions import Access, Denied, farm_access, farm_scope, require
 
 # ---------------------------------------------------------------- access
@@ -346,9 +346,17 @@ REQUIRED_BY_KIND = {
 }
 
 
-def create_log(user, farm, data):
-    """Add a log to the farm log; everything is checked before anything is written."""
+def create_log(user, farm, data, offline=None):
+    """Add a log to the farm log; everything is checked before anything is written.
+
+    ``offline`` (an OfflineEntry) is a log the farmer made on the phone without a connection: it is
+    stored once under its UUID however often it is sent, keeps the time it was made, and a harvest in
+    it is refused inside a pesticide's safe interval unless the farmer confirmed it."""
     require(access_to(user, farm), Access.LOG)
+    if offline is not None:
+        existing = _offline_log(user, farm, offline)
+        if existing is not None:
+            return existing
     kind = data.get("kind")
     if kind not in LOG_KINDS:
         raise ValidationError(_("Unknown log kind."), {"kind": _("Choose a log kind.")})
@@ -361,6 +369,9 @@ def create_log(user, farm, data):
     plots = list(Plot.select().where((Plot.id.in_(plot_ids)) & (Plot.farm == farm))) if plot_ids else []
     if not plot_ids or len(plots) != len(plot_ids):
         errors["plots"] = _("Choose one or more plots of this farm.")
+    elif any(plot.archived_at for plot in plots):
+        errors["plots"] = _("The plot %(name)s has been archived and takes no new logs.",
+                            name=", ".join(plot.name for plot in plots if plot.archived_at))
 
     planting = None
     if data.get("planting"):
@@ -408,16 +419,92 @@ def create_log(user, farm, data):
         errors["timestamp"] = _("Required.")
     elif to_utc_naive(timestamp) > utcnow() + dt.timedelta(days=1):
         errors["timestamp"] = _("A log cannot be more than a day in the future.")
+    if offline is not None:
+        errors.update(offline.errors())
     if errors:
         raise ValidationError(_("The log was not saved; please correct the marked fields."), errors)
+    if offline is not None and kind == "harvest" and not offline.confirm_safe_interval:
+        _refuse_harvest_inside_safe_interval(plot_ids, to_utc_naive(timestamp))
 
     row = {key: ("" if value is None and key not in ("quantity", "dose", "phi_days", "input_product")
                  else value) for key, value in values.items()}
-    with database.atomic():
-        log = Log.create(farm=farm, kind=kind, timestamp=to_utc_naive(timestamp), planting=planting,
-                         created_by=user, **row)
-        LogPlot.insert_many([{"log": log.id, "plot": plot.id} for plot in plots]).execute()
+    if offline is not None:
+        row.update(client_id=offline.client_id, client_fingerprint=offline.fingerprint,
+                   recorded_at=to_utc_naive(offline.recorded_at) if offline.recorded_at else None)
+    try:
+        with database.atomic():
+            log = Log.create(farm=farm, kind=kind, timestamp=to_utc_naive(timestamp), planting=planting,
+                             created_by=user, **row)
+            LogPlot.insert_many([{"log": log.id, "plot": plot.id} for plot in plots]).execute()
+    except pw.IntegrityError:
+        # The same entry sent twice at once: the other request stored it first.
+        existing = _offline_log(user, farm, offline) if offline is not None else None
+        if existing is None:
+            raise
+        return existing
+    log.just_created = True
     return log
+
+
+# How far the phone's clock may say an offline entry was made: not after tomorrow (a clock a little
+# ahead), not more than a year ago (a queue left on a phone that long is not this season's record).
+RECORDED_AT_FUTURE = dt.timedelta(days=1)
+RECORDED_AT_PAST = dt.timedelta(days=366)
+
+
+@dataclass
+class OfflineEntry:
+    """A log made on the phone and sent when the connection returned."""
+
+    client_id: object  # uuid.UUID
+    fingerprint: str  # sha256 of what was sent under the UUID
+    recorded_at: object = None  # aware datetime, when the farmer made it
+    confirm_safe_interval: bool = False
+
+    def errors(self):
+        if self.recorded_at is None:
+            return {}
+        made = to_utc_naive(self.recorded_at)
+        if made > utcnow() + RECORDED_AT_FUTURE:
+            return {"recorded_at": _("The entry cannot have been made in the future; check the phone's clock.")}
+        if made < utcnow() - RECORDED_AT_PAST:
+            return {"recorded_at": _("The entry was made more than a year ago.")}
+        return {}
+
+
+def _offline_log(user, farm, offline):
+    """The log already stored under this entry's UUID, if any; a different entry under it is a conflict."""
+    log = Log.get_or_none(Log.client_id == offline.client_id)
+    if log is None:
+        return None
+    if log.farm_id != farm.id or log.created_by_id != user.id or log.client_fingerprint != offline.fingerprint:
+        raise Conflict(_("Another entry was already sent under this entry's id."),
+                       {"client_id": _("Already used for a different entry.")})
+    log.just_created = False
+    return log
+
+
+def _refuse_harvest_inside_safe_interval(plot_ids, harvested_at):
+    """A harvest entered offline may not know of a spraying synced meanwhile: refuse it inside the
+    interval, naming the product and the first safe day, until the farmer confirms it."""
+    harvest_day = from_utc_naive(harvested_at).date()
+    for application in input_applications(plot_ids, until=harvested_at, pesticides_only=True):
+        safe_day = from_utc_naive(application["applied_at"]).date() + dt.timedelta(days=application["phi_days"])
+        if harvest_day < safe_day:
+            raise Conflict(
+                _("Harvest inside the safe interval: %(product)s was sprayed on %(day)s; harvest from %(safe)s.",
+                  product=application["product_name"],
+                  day=from_utc_naive(application["applied_at"]).date().isoformat(), safe=safe_day.isoformat()),
+                {"timestamp": _("Inside the pre-harvest interval."),
+                 "confirm_safe_interval": _("Confirm to record the harvest anyway (a batch will need a residue test).")})
+
+
+def archive_plot(user, plot, archived=True):
+    """Archive a plot (it keeps its history but takes no new logs), or bring it back."""
+    require(access_to(user, plot.farm), Access.MANAGE)
+    plot.archived_at = utcnow() if archived else None
+    plot.save(only=[Plot.archived_at])
+    return plot
 
 
 def logs_query(user, farm=None, plot=None, kind=None, since=None, until=None):

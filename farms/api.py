@@ -1,8 +1,6 @@
 """JSON API for farms, plots, plantings and logs (documented in farms/openapi.yaml)."""
 import datetime as dt
-import hashlib
 import json
-import uuid
 
 from flask import g, jsonify, request
 
@@ -267,39 +265,10 @@ OFFLINE_FIELDS = ("client_id", "recorded_at", "confirm_safe_interval")
 
 
 def _offline_entry(body):
-    """The offline-entry fields of a log body (popped from it), or None when it carries no client_id."""
+    """The offline-entry fields of a log body (popped from it): an OfflineEntry, or None."""
     sent = {name: body.pop(name) for name in OFFLINE_FIELDS if name in body}
-    if "client_id" not in sent:
-        if sent:
-            raise ApiError(422, "invalid", "offline-entry fields need a client_id",
-                           {name: "only with client_id" for name in sent})
-        return None
-    errors = {}
-    try:
-        client_id = uuid.UUID(sent["client_id"]) if isinstance(sent["client_id"], str) else None
-    except ValueError:
-        client_id = None
-    if client_id is None:
-        errors["client_id"] = "a UUID, e.g. 0b0f3c52-8c1e-4e5a-9d8e-2f1f7f0c6a11"
-    recorded_at = None
-    if sent.get("recorded_at") is not None:
-        try:
-            recorded_at = dt.datetime.fromisoformat(sent["recorded_at"])
-            if recorded_at.tzinfo is None:
-                raise ValueError
-        except (TypeError, ValueError):
-            errors["recorded_at"] = "an ISO 8601 date and time with its offset, e.g. 2026-05-01T08:30:00+08:00"
-    confirm = sent.get("confirm_safe_interval", False)
-    if not isinstance(confirm, bool):
-        errors["confirm_safe_interval"] = "true or false"
-    if errors:
-        raise ApiError(422, "invalid", "invalid offline entry", errors)
-    # What was sent under the UUID, the UUID itself aside: a resend must match it to the byte of meaning.
-    fingerprint = hashlib.sha256(json.dumps(dict(body, recorded_at=sent.get("recorded_at"),
-                                                 confirm_safe_interval=confirm),
-                                            sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    return service.OfflineEntry(client_id=client_id, fingerprint=fingerprint, recorded_at=recorded_at,
-                                confirm_safe_interval=confirm)
+    return service.offline_entry(sent.get("client_id"), sent.get("recorded_at"),
+                                 sent.get("confirm_safe_interval", False))
 
 
 @bp.post("/farms/<int:farm_id>/logs")

@@ -4,7 +4,9 @@ Every function that acts for a user takes that user and checks access
 through ``web.permissions``; callers never filter farms themselves.
 """
 import datetime as dt
+import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 
 import peewee as pw
@@ -354,6 +356,7 @@ def create_log(user, farm, data, offline=None):
     it is refused inside a pesticide's safe interval unless the farmer confirmed it."""
     require(access_to(user, farm), Access.LOG)
     if offline is not None:
+        offline.fingerprint = _fingerprint(data, offline)
         existing = _offline_log(user, farm, offline)
         if existing is not None:
             return existing
@@ -456,10 +459,10 @@ RECORDED_AT_PAST = dt.timedelta(days=366)
 class OfflineEntry:
     """A log made on the phone and sent when the connection returned."""
 
-    client_id: object  # uuid.UUID
-    fingerprint: str  # sha256 of what was sent under the UUID
+    client_id: object  # uuid.UUID, the idempotency key
     recorded_at: object = None  # aware datetime, when the farmer made it
     confirm_safe_interval: bool = False
+    fingerprint: str = ""  # set by create_log: what was sent under the key
 
     def errors(self):
         if self.recorded_at is None:
@@ -470,6 +473,53 @@ class OfflineEntry:
         if made < utcnow() - RECORDED_AT_PAST:
             return {"recorded_at": _("The entry was made more than a year ago.")}
         return {}
+
+
+def offline_entry(client_id, recorded_at=None, confirm_safe_interval=False):
+    """An OfflineEntry from what a phone sent (a UUID text, an ISO 8601 time with its offset, a bool),
+    or None without a client_id; malformed values are a ValidationError naming the field."""
+    if client_id in (None, ""):
+        if recorded_at not in (None, "") or confirm_safe_interval:
+            raise ValidationError(_("Some fields need correcting."),
+                                  {"client_id": _("Required with recorded_at and confirm_safe_interval.")})
+        return None
+    errors = {}
+    try:
+        key = uuid.UUID(client_id) if isinstance(client_id, str) else None
+    except ValueError:
+        key = None
+    if key is None:
+        errors["client_id"] = _("A UUID, like 0b0f3c52-8c1e-4e5a-9d8e-2f1f7f0c6a11.")
+    made = None
+    if recorded_at not in (None, ""):
+        try:
+            made = dt.datetime.fromisoformat(recorded_at) if isinstance(recorded_at, str) else None
+        except ValueError:
+            made = None
+        if made is None or made.tzinfo is None:
+            errors["recorded_at"] = _("A date and time with its offset, like 2026-05-01T08:30:00+08:00.")
+    if not isinstance(confirm_safe_interval, bool):
+        errors["confirm_safe_interval"] = _("true or false")
+    if errors:
+        raise ValidationError(_("Some fields need correcting."), errors)
+    return OfflineEntry(client_id=key, recorded_at=made, confirm_safe_interval=confirm_safe_interval)
+
+
+def _fingerprint(data, offline):
+    """What an entry says, as checked (so a page's form and the API agree on it): a resend must match."""
+    def plain(value):
+        if isinstance(value, dt.datetime):
+            return to_utc_naive(value).isoformat() if value.tzinfo else value.isoformat()
+        if isinstance(value, (list, tuple)):
+            return sorted(plain(v) for v in value)
+        if value in ("", None):
+            return None
+        return value if isinstance(value, (int, float, str, bool)) else str(value)
+
+    said = {key: plain(value) for key, value in data.items() if key not in ("submit", "csrf_token")}
+    said["recorded_at"] = plain(offline.recorded_at)
+    said["confirm_safe_interval"] = offline.confirm_safe_interval
+    return hashlib.sha256(json.dumps(said, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
 def _offline_log(user, farm, offline):

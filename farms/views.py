@@ -201,8 +201,11 @@ def log_new(plot_id):
     form = LogForm(farm=farm, data=defaults)
     form.planting.choices = [("", "—")] + [
         (p.id, f"{p.crop.name_zh} {p.variety}".strip()) for p in service.plantings_of(plot)]
-    done = submit(form, lambda: service.create_log(g.user, farm, form.data), _("The log has been saved."),
-                   lambda log: url_for("farms.plot_page", plot_id=plot.id))
+    # The page's script sends the entry with the UUID it queued it under (the idempotency key): a
+    # post whose answer the network lost is stored once when the queue sends it again.
+    done = submit(form, lambda: service.create_log(g.user, farm, form.data, offline=service.offline_entry(
+                      request.form.get("client_id"), request.form.get("recorded_at"))),
+                  _("The log has been saved."), lambda log: url_for("farms.plot_page", plot_id=plot.id))
     return done or _form_page("farms/log_form.html", form, plot=plot, farm=farm, kind=kind)
 
 

@@ -128,7 +128,7 @@ def test_a_harvest_inside_a_safe_interval_synced_meanwhile_is_refused_until_conf
 def test_offline_fields_need_a_client_id(api, world):
     body = observation(world, uuid.uuid4())
     del body["client_id"]
-    assert_error(api.post(f"/farms/{world.farm_a.id}/logs", json=body), 422, "invalid", ["recorded_at"])
+    assert_error(api.post(f"/farms/{world.farm_a.id}/logs", json=body), 422, "invalid", ["client_id"])
 
 
 def test_a_log_sent_without_a_key_is_created_as_before(api, world):
@@ -161,3 +161,36 @@ def test_two_sends_at_once_store_one_log(app, world):
     assert {a.status_code for a in answers} <= {200, 201}, [a.json for a in answers]
     assert len({a.json["id"] for a in answers}) == 1
     assert Log.select().where(Log.client_id == body["client_id"]).count() == 1
+
+
+def test_a_page_post_whose_answer_was_lost_is_not_stored_again_by_the_queue(client, world):
+    """The log page posts with the entry's UUID; the network loses the answer, so the phone's queue
+    sends the same entry through the API later: it is the same log."""
+    from tests.helpers import csrf_token, login
+
+    login(client, "farmer_a")
+    token = csrf_token(client, f"/plots/{world.plot_a.id}/logs/new?kind=activity")
+    key, made = str(uuid.uuid4()), now() - dt.timedelta(minutes=40)
+    fields = {"kind": "activity", "activity_kind": "irrigation", "timestamp": made.strftime("%Y-%m-%dT%H:%M"),
+              "plots": str(world.plot_a.id), "planting": str(world.planting_a.id), "quantity": "12", "unit": "m³",
+              "notes": "滴灌两小时"}
+    page = client.post(f"/plots/{world.plot_a.id}/logs/new?kind=activity",
+                       data=dict(fields, csrf_token=token, client_id=key, recorded_at=made.isoformat()))
+    assert page.status_code == 302, page.get_data(as_text=True)[:300]
+    queued = client.post(f"/api/v1/farms/{world.farm_a.id}/logs", headers={"X-CSRFToken": token},
+                         json=dict(fields, plots=[world.plot_a.id], client_id=key, recorded_at=made.isoformat()))
+    assert queued.status_code == 200, queued.json
+    assert Log.select().where(Log.notes == "滴灌两小时").count() == 1
+    assert dt.datetime.fromisoformat(queued.json["recorded_at"]) == made
+
+
+def test_a_page_post_with_a_bad_key_shows_the_error(client, world):
+    from tests.helpers import csrf_token, login
+
+    login(client, "farmer_a")
+    url = f"/plots/{world.plot_a.id}/logs/new?kind=observation"
+    page = client.post(url, data={"csrf_token": csrf_token(client, url), "kind": "observation",
+                                  "timestamp": now().strftime("%Y-%m-%dT%H:%M"), "plots": str(world.plot_a.id),
+                                  "client_id": "x", "notes": "看过"})
+    assert page.status_code == 200 and 'class="flash error"' in page.get_data(as_text=True)
+    assert not Log.select().where(Log.notes == "看过").exists()

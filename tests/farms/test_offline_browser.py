@@ -146,6 +146,11 @@ def sign_in_and_open_the_log_form(app, driver, origin):
     return form_url
 
 
+def tap(driver, element):
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    element.click()
+
+
 def settled(seen):
     """Wait until the service worker has fetched what it keeps (no request for a second)."""
     count = -1
@@ -204,6 +209,7 @@ def test_three_logs_entered_offline_are_stored_exactly_once(app, server, phone):
     notes = ["离线一：东坡红蜘蛛每叶约3头", "离线二：2号园落果少", "离线三：滴灌管有一处漏水"]
     enter_three_offline_and_reload(app, phone, origin, seen, notes)
     ARTIFACTS.mkdir(exist_ok=True)
+    phone.execute_script("window.scrollTo(0, 0)")
     phone.save_screenshot(str(ARTIFACTS / "offline-queue.png"))
     assert phone.execute_script("return document.documentElement.scrollWidth") <= 390
 
@@ -242,3 +248,50 @@ def test_the_signal_drops_in_the_middle_of_sending(app, server, phone):
     assert stored(app, notes) == sorted(notes)  # each exactly once
     # The second was sent again and answered 200 with the log it had already made.
     assert seen["log_posts"] == [201, "cut", 200, 201]
+
+
+def test_a_refused_entry_shows_why_and_is_fixed_or_dropped(app, server, phone):
+    """The plot was archived while the farmer was offline: both entries are refused with the reason and
+    stay on the phone; one is fixed (the plot brought back) and stored once, the other dropped by hand."""
+    from selenium.webdriver.common.by import By
+
+    from farms import service
+    from farms.models import Plot
+    from web.accounts.models import User
+
+    origin, seen = server
+    notes = ["拒收一：黄龙病疑似株2棵", "拒收二：随手记错了"]
+    form_url = sign_in_and_open_the_log_form(app, phone, origin)
+    settled(seen)
+    offline(phone, True)
+    for text in notes:
+        enter(phone, text)
+    plot_id = int(form_url.split("/")[2])
+    with app.app_context():
+        owner = User.get(User.username == "farmer1")
+        service.archive_plot(owner, Plot.get_by_id(plot_id))
+    offline(phone, False)
+    wait(phone, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#offline-queue .refused li")) == 2)
+    assert waiting(phone) == 0
+    refused = phone.find_element(By.CSS_SELECTOR, "#offline-queue .refused")
+    assert "已归档" in refused.text and "服务器拒收 2 条" in phone.find_element(By.ID, "offline-queue").text
+    ARTIFACTS.mkdir(exist_ok=True)
+    phone.execute_script("window.scrollTo(0, 0)")
+    phone.save_screenshot(str(ARTIFACTS / "offline-refused.png"))
+    assert stored(app, notes) == []
+
+    # Dropped on purpose, after a confirmation.
+    second = phone.find_elements(By.CSS_SELECTOR, "#offline-queue .refused li")[1]
+    tap(phone, second.find_element(By.CSS_SELECTOR, "button.danger"))
+    phone.switch_to.alert.accept()
+    wait(phone, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#offline-queue .refused li")) == 1)
+
+    # Fixed: the plot is back; the entry opens in its form with what was entered, and is sent again.
+    with app.app_context():
+        service.archive_plot(owner, Plot.get_by_id(plot_id), archived=False)
+    tap(phone, phone.find_element(By.CSS_SELECTOR, "#offline-queue .refused li a.button"))
+    wait(phone, lambda d: d.find_element(By.NAME, "notes").get_attribute("value") == notes[0])
+    tap(phone, phone.find_element(By.CSS_SELECTOR, "#log-form input[type=submit]"))
+    wait(phone, lambda d: "/logs/new" not in d.current_url)
+    assert stored(app, notes) == [notes[0]]
+    assert seen["log_posts"] == [422, 422, 201]

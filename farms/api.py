@@ -44,7 +44,8 @@ def plot_json(plot):
     return {"id": plot.id, "farm_id": plot.farm_id, "name": plot.name, "kind": plot.kind,
             "area_m2": round(plot.area_m2, 2), "area_mu": round(plot.area_m2 / service.MU_IN_M2, 3),
             "geometry": json.loads(plot.geometry) if plot.geometry else None,
-            "notes": plot.notes}
+            "notes": plot.notes,
+            "archived_at": from_utc_naive(plot.archived_at).isoformat() if plot.archived_at else None}
 
 
 def planting_json(planting):
@@ -61,7 +62,10 @@ def log_json(log, plots=None):
     body = {"id": log.id, "farm_id": log.farm_id, "kind": log.kind,
             "timestamp": from_utc_naive(log.timestamp).isoformat(), "plots": plot_ids,
             "planting_id": log.planting_id, "notes": log.notes, "quantity": log.quantity,
-            "unit": log.unit, "created_by": log.created_by_id}
+            "unit": log.unit, "created_by": log.created_by_id,
+            "client_id": str(log.client_id) if log.client_id else None,
+            "recorded_at": from_utc_naive(log.recorded_at).isoformat() if log.recorded_at else None,
+            "created_at": from_utc_naive(log.created_at).isoformat()}
     if log.kind == "input":
         body.update({"input_product_id": log.input_product_id, "input_category": log.input_category,
                      "product_name": log.product_name, "active_ingredient": log.active_ingredient,
@@ -264,11 +268,36 @@ def list_logs(farm_id):
     return paginated(query, logs_json)
 
 
+OFFLINE_FIELDS = ("client_id", "recorded_at", "confirm_safe_interval")
+
+
+def _offline_entry(body):
+    """The offline-entry fields of a log body (popped from it): an OfflineEntry, or None."""
+    sent = {name: body.pop(name) for name in OFFLINE_FIELDS if name in body}
+    return service.offline_entry(sent.get("client_id"), sent.get("recorded_at"),
+                                 sent.get("confirm_safe_interval", False))
+
+
 @bp.post("/farms/<int:farm_id>/logs")
 def create_log(farm_id):
     farm = service.get_farm(g.user, farm_id, Access.LOG)
-    data = validated(LogForm, json_body(), farm=farm)
-    return jsonify(log_json(service.create_log(g.user, farm, data))), 201
+    body = json_body()
+    offline = _offline_entry(body)
+    data = validated(LogForm, body, farm=farm)
+    log = service.create_log(g.user, farm, data, offline=offline)
+    return jsonify(log_json(log)), 201 if getattr(log, "just_created", True) else 200
+
+
+@bp.post("/plots/<int:plot_id>/archive")
+def archive_plot(plot_id):
+    plot = service.get_plot(g.user, plot_id, Access.MANAGE)
+    return jsonify(plot_json(service.archive_plot(g.user, plot)))
+
+
+@bp.post("/plots/<int:plot_id>/unarchive")
+def unarchive_plot(plot_id):
+    plot = service.get_plot(g.user, plot_id, Access.MANAGE)
+    return jsonify(plot_json(service.archive_plot(g.user, plot, archived=False)))
 
 
 @bp.get("/logs/<int:log_id>")

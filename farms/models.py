@@ -73,6 +73,8 @@ class Plot(BaseModel):
     geometry = pw.TextField(null=True)
     notes = pw.TextField(default="")
     created_at = pw.DateTimeField(default=utcnow)
+    # An archived plot keeps its history but takes no new logs.
+    archived_at = pw.DateTimeField(null=True)
 
     class Meta:
         indexes = ((("farm", "name"), True),)
@@ -141,7 +143,7 @@ class Log(BaseModel):
     # harvest
     lot_number = pw.CharField(max_length=64, default="")
     created_by = pw.ForeignKeyField(User, null=True)
-    created_at = pw.DateTimeField(default=utcnow)
+    created_at = pw.DateTimeField(default=utcnow)  # when the server stored it (for an offline entry: the sync)
     # Void and correct: a saved log is never edited. A correction is a new log that ``corrects``
     # the old one; the old one is voided (with a reason) and points at it by ``superseded_by``.
     corrects = pw.ForeignKeyField("self", null=True, backref="corrections", on_delete="SET NULL")
@@ -149,6 +151,11 @@ class Log(BaseModel):
     voided_at = pw.DateTimeField(null=True)
     voided_by = pw.ForeignKeyField(User, null=True, backref="voided_logs")
     void_reason = pw.CharField(max_length=500, default="")
+    # An entry made offline: the phone's UUID for it (the idempotency key), the fingerprint of what was
+    # sent under it, and when the farmer made it (UTC).
+    client_id = pw.UUIDField(null=True, unique=True)
+    client_fingerprint = pw.CharField(max_length=64, null=True)
+    recorded_at = pw.DateTimeField(null=True)
 
     class Meta:
         indexes = ((("farm", "timestamp"), False),)

@@ -4,9 +4,11 @@ Every function that acts for a user takes that user and checks access
 through ``web.permissions``; callers never filter farms themselves.
 """
 import datetime as dt
+import hashlib
 import json
 import re
 import secrets
+import uuid
 from dataclasses import dataclass
 
 import peewee as pw
@@ -353,15 +355,37 @@ REQUIRED_BY_KIND = {
 }
 
 
-def create_log(user, farm, data):
-    """Add a log to the farm log; everything is checked before anything is written."""
+def create_log(user, farm, data, offline=None):
+    """Add a log to the farm log; everything is checked before anything is written.
+
+    ``offline`` (an OfflineEntry) is a log the farmer made on the phone without a connection: it is
+    stored once under its UUID however often it is sent, keeps the time it was made, and a harvest in
+    it is refused inside a pesticide's safe interval unless the farmer confirmed it."""
     require(access_to(user, farm), Access.LOG)
-    checked = _checked_log(farm, data)
-    with database.atomic():
-        return _write_log(user, farm, checked)
+    if offline is not None:
+        offline.fingerprint = _fingerprint(data, offline)
+        existing = _offline_log(user, farm, offline)
+        if existing is not None:
+            return existing
+    checked = _checked_log(farm, data, offline)
+    row, plots = checked
+    if offline is not None:
+        row.update(client_id=offline.client_id, client_fingerprint=offline.fingerprint,
+                   recorded_at=to_utc_naive(offline.recorded_at) if offline.recorded_at else None)
+    try:
+        with database.atomic():
+            log = _write_log(user, farm, checked)
+    except pw.IntegrityError:
+        # The same entry sent twice at once: the other request stored it first.
+        existing = _offline_log(user, farm, offline) if offline is not None else None
+        if existing is None:
+            raise
+        return existing
+    log.just_created = True
+    return log
 
 
-def _checked_log(farm, data):
+def _checked_log(farm, data, offline=None):
     """The row and plots of a new log from ``data``, or ValidationError naming every bad field."""
     kind = data.get("kind")
     if kind not in LOG_KINDS:
@@ -375,6 +399,9 @@ def _checked_log(farm, data):
     plots = list(Plot.select().where((Plot.id.in_(plot_ids)) & (Plot.farm == farm))) if plot_ids else []
     if not plot_ids or len(plots) != len(plot_ids):
         errors["plots"] = _("Choose one or more plots of this farm.")
+    elif any(plot.archived_at for plot in plots):
+        errors["plots"] = _("The plot %(name)s has been archived and takes no new logs.",
+                            name=", ".join(plot.name for plot in plots if plot.archived_at))
 
     planting = None
     if data.get("planting"):
@@ -428,8 +455,12 @@ def _checked_log(farm, data):
         errors["timestamp"] = _("Required.")
     elif to_utc_naive(timestamp) > utcnow() + dt.timedelta(days=1):
         errors["timestamp"] = _("A log cannot be more than a day in the future.")
+    if offline is not None:
+        errors.update(offline.errors())
     if errors:
         raise ValidationError(_("The log was not saved; please correct the marked fields."), errors)
+    if offline is not None and kind == "harvest" and not offline.confirm_safe_interval:
+        _refuse_harvest_inside_safe_interval(plot_ids, to_utc_naive(timestamp))
 
     row = {key: ("" if value is None and key not in ("quantity", "dose", "phi_days", "input_product")
                  else value) for key, value in values.items()}
@@ -513,6 +544,114 @@ def correct_log(user, log_id, data):
             raise Conflict(_("This log has been voided already; correct its correction instead."),
                            {"log": _("Voided already.")})
     return new
+
+
+# How far the phone's clock may say an offline entry was made: not after tomorrow (a clock a little
+# ahead), not more than a year ago (a queue left on a phone that long is not this season's record).
+RECORDED_AT_FUTURE = dt.timedelta(days=1)
+RECORDED_AT_PAST = dt.timedelta(days=366)
+
+
+@dataclass
+class OfflineEntry:
+    """A log made on the phone and sent when the connection returned."""
+
+    client_id: object  # uuid.UUID, the idempotency key
+    recorded_at: object = None  # aware datetime, when the farmer made it
+    confirm_safe_interval: bool = False
+    fingerprint: str = ""  # set by create_log: what was sent under the key
+
+    def errors(self):
+        if self.recorded_at is None:
+            return {}
+        made = to_utc_naive(self.recorded_at)
+        if made > utcnow() + RECORDED_AT_FUTURE:
+            return {"recorded_at": _("The entry cannot have been made in the future; check the phone's clock.")}
+        if made < utcnow() - RECORDED_AT_PAST:
+            return {"recorded_at": _("The entry was made more than a year ago.")}
+        return {}
+
+
+def offline_entry(client_id, recorded_at=None, confirm_safe_interval=False):
+    """An OfflineEntry from what a phone sent (a UUID text, an ISO 8601 time with its offset, a bool),
+    or None without a client_id; malformed values are a ValidationError naming the field."""
+    if client_id in (None, ""):
+        if recorded_at not in (None, "") or confirm_safe_interval:
+            raise ValidationError(_("Some fields need correcting."),
+                                  {"client_id": _("Required with recorded_at and confirm_safe_interval.")})
+        return None
+    errors = {}
+    try:
+        key = uuid.UUID(client_id) if isinstance(client_id, str) else None
+    except ValueError:
+        key = None
+    if key is None:
+        errors["client_id"] = _("A UUID, like 0b0f3c52-8c1e-4e5a-9d8e-2f1f7f0c6a11.")
+    made = None
+    if recorded_at not in (None, ""):
+        try:
+            made = dt.datetime.fromisoformat(recorded_at) if isinstance(recorded_at, str) else None
+        except ValueError:
+            made = None
+        if made is None or made.tzinfo is None:
+            errors["recorded_at"] = _("A date and time with its offset, like 2026-05-01T08:30:00+08:00.")
+    if not isinstance(confirm_safe_interval, bool):
+        errors["confirm_safe_interval"] = _("true or false")
+    if errors:
+        raise ValidationError(_("Some fields need correcting."), errors)
+    return OfflineEntry(client_id=key, recorded_at=made, confirm_safe_interval=confirm_safe_interval)
+
+
+def _fingerprint(data, offline):
+    """What an entry says, as checked (so a page's form and the API agree on it): a resend must match."""
+    def plain(value):
+        if isinstance(value, dt.datetime):
+            return to_utc_naive(value).isoformat() if value.tzinfo else value.isoformat()
+        if isinstance(value, (list, tuple)):
+            return sorted(plain(v) for v in value)
+        if value in ("", None):
+            return None
+        return value if isinstance(value, (int, float, str, bool)) else str(value)
+
+    said = {key: plain(value) for key, value in data.items() if key not in ("submit", "csrf_token")}
+    said["recorded_at"] = plain(offline.recorded_at)
+    said["confirm_safe_interval"] = offline.confirm_safe_interval
+    return hashlib.sha256(json.dumps(said, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def _offline_log(user, farm, offline):
+    """The log already stored under this entry's UUID, if any; a different entry under it is a conflict."""
+    log = Log.get_or_none(Log.client_id == offline.client_id)
+    if log is None:
+        return None
+    if log.farm_id != farm.id or log.created_by_id != user.id or log.client_fingerprint != offline.fingerprint:
+        raise Conflict(_("Another entry was already sent under this entry's id."),
+                       {"client_id": _("Already used for a different entry.")})
+    log.just_created = False
+    return log
+
+
+def _refuse_harvest_inside_safe_interval(plot_ids, harvested_at):
+    """A harvest entered offline may not know of a spraying synced meanwhile: refuse it inside the
+    interval, naming the product and the first safe day, until the farmer confirms it."""
+    harvest_day = from_utc_naive(harvested_at).date()
+    for application in input_applications(plot_ids, until=harvested_at, pesticides_only=True):
+        safe_day = from_utc_naive(application["applied_at"]).date() + dt.timedelta(days=application["phi_days"])
+        if harvest_day < safe_day:
+            raise Conflict(
+                _("Harvest inside the safe interval: %(product)s was sprayed on %(day)s; harvest from %(safe)s.",
+                  product=application["product_name"],
+                  day=from_utc_naive(application["applied_at"]).date().isoformat(), safe=safe_day.isoformat()),
+                {"timestamp": _("Inside the pre-harvest interval."),
+                 "confirm_safe_interval": _("Confirm to record the harvest anyway (a batch will need a residue test).")})
+
+
+def archive_plot(user, plot, archived=True):
+    """Archive a plot (it keeps its history but takes no new logs), or bring it back."""
+    require(access_to(user, plot.farm), Access.MANAGE)
+    plot.archived_at = utcnow() if archived else None
+    plot.save(only=[Plot.archived_at])
+    return plot
 
 
 def logs_query(user, farm=None, plot=None, kind=None, since=None, until=None):

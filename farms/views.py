@@ -250,8 +250,11 @@ def log_new(plot_id):
     if kind == "harvest" and active:
         defaults["unit"] = active[0].crop.default_unit
     form = _log_form(LogForm, farm, [plot], defaults)
-    done = submit(form, lambda: service.create_log(g.user, farm, form.data), _saved_message,
-                  lambda log: _saved_url(log, plot))
+    # The page's script sends the entry with the UUID it queued it under (the idempotency key): a
+    # post whose answer the network lost is stored once when the queue sends it again.
+    done = submit(form, lambda: service.create_log(g.user, farm, form.data, offline=service.offline_entry(
+                      request.form.get("client_id"), request.form.get("recorded_at"))),
+                  _saved_message, lambda log: _saved_url(log, plot))
     pending = service.pending_safe_interval([plot.id]) if kind == "harvest" else None
     return done or _form_page("farms/log_form.html", form, plot=plot, farm=farm, kind=kind, pending=pending)
 

@@ -22,7 +22,7 @@ DOMAINS = (
 
 
 def create_app(config: dict | None = None) -> Flask:
-    from web import accounts, api, cli, db, errors, i18n, registry, security, settings
+    from web import accounts, api, cli, db, errors, i18n, pwa, registry, security, settings
 
     app = Flask(__name__)
     app.json = api.JSONProvider(app)
@@ -48,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
     accounts.init_app(app)
     api.init_app(app)
+    pwa.init_app(app)
     registry.init_app(app)
     cli.init_app(app)
 

@@ -36,6 +36,18 @@ SCAN_WARNING_LABELS = {
 # What the consumer page says of each journey event's seal (see the chain domain).
 SEAL_LABELS = {"verified": _l("verified"), "pending": _l("pending"), "tampered": _l("changed"),
                "missing": _l("missing"), "unknown_root": _l("not on the chain")}
+# The units the consumer page shows, as a shopper would have them explained: (shown as, meaning).
+UNIT_EXPLANATIONS = {
+    "mg/kg": ("mg/kg", _l("milligrams per kilogram: 0.01 mg/kg is a hundredth of a gram in a tonne of produce.")),
+    "mS/cm": ("mS/cm", _l("millisiemens per centimetre: how much salt and fertiliser is dissolved in the soil; "
+                          "the higher, the saltier.")),
+    "pH": ("pH", _l("acidity of the soil: 7 is neutral, below 7 acid, above 7 alkaline.")),
+    "%RH": ("%", _l("air humidity: how close the air is to holding all the water vapour it can (100 %).")),
+    "ppm": ("ppm", _l("parts per million: the share of carbon dioxide in the air; outdoor air has about 420.")),
+    "lx": ("lx", _l("lux, brightness: full midday sun is about 100 000 lx.")),
+    "umol/m2/s": ("µmol/m²/s", _l("the light plants can use to grow, per square metre and second.")),
+    "mm": ("mm", _l("millimetres of rain: how deep it would stand on flat ground.")),
+}
 # Organisations a batch may be shipped to (labs and bureaus take samples, not batches).
 SHIPPING_KINDS = ("farm", "cooperative", "processor", "logistics", "retailer")
 MAX_INSPECTION_ITEMS = 5

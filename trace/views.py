@@ -16,6 +16,7 @@ from farms import service as farms
 from sensors import service as sensors
 from trace import digital_link, qr, service
 from trace.forms import (LINEAGE_LABELS, SCAN_WARNING_LABELS, SEAL_LABELS, STATUS_LABELS, STEP_CHOICE_LABELS, STEP_LABELS,
+                         UNIT_EXPLANATIONS,
                          BatchForm, EventForm, InspectionForm, MergeForm, SplitForm, TransformForm)
 from trace import permissions
 from web import divisions
@@ -405,6 +406,6 @@ def consumer(rest):
     response = Response(render_template(
         "trace/public.html", batch=batch, product=_product(batch), view=view, origin=origin, farm=farm,
         county=county, conditions=sensors.describe_conditions(view["conditions"]), stats=service.scan_stats(batch), serial=link.serial, local_time=from_utc_naive,
-        next_path=_raw_path()))
+        next_path=_raw_path(), UNIT_EXPLANATIONS=UNIT_EXPLANATIONS))
     response.headers["Cache-Control"] = "no-store"
     return response

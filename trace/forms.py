@@ -4,7 +4,7 @@ import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import (BooleanField, FieldList, FloatField, FormField, HiddenField, IntegerField, SelectField,
+from wtforms import (BooleanField, FieldList, FloatField, FormField, HiddenField, IntegerField, RadioField, SelectField,
                      SelectMultipleField, StringField, SubmitField, TextAreaField)
 from wtforms import Form as SubForm
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
@@ -36,6 +36,9 @@ SCAN_WARNING_LABELS = {
 # What the consumer page says of each journey event's seal (see the chain domain).
 SEAL_LABELS = {"verified": _l("verified"), "pending": _l("pending"), "tampered": _l("changed"),
                "missing": _l("missing"), "unknown_root": _l("not on the chain")}
+# The grounds of a certificate's promise (承诺依据), worded as on the official template.
+BASIS_LABELS = {"commissioned_test": _l("Commissioned test"), "self_test": _l("Own test"),
+                "internal_control": _l("Internal quality control"), "self_commitment": _l("Self-commitment")}
 # The units the consumer page shows, as a shopper would have them explained: (shown as, meaning).
 UNIT_EXPLANATIONS = {
     "mg/kg": ("mg/kg", _l("milligrams per kilogram: 0.01 mg/kg is a hundredth of a gram in a tonne of produce.")),
@@ -122,7 +125,9 @@ class ItemForm(SubForm):
 
 class InspectionForm(Form):
     event_time = TimestampField(_l("Sampled at"), validators=[InputRequired()], default=_now)
-    passed = BooleanField(_l("The sample passed"), default=True)
+    # No result is offered ticked: the inspector says which it was.
+    passed = RadioField(_l("Result of the test"), choices=[("pass", _l("Passed")), ("fail", _l("Failed"))],
+                        validators=[InputRequired(message=_l("Say whether the sample passed or failed."))])
     items = FieldList(FormField(ItemForm), min_entries=MAX_INSPECTION_ITEMS, max_entries=MAX_INSPECTION_ITEMS)
     attachment = FileField(_l("Test report (optional, at most 5 MB)"))
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=1000)])

@@ -17,6 +17,7 @@ class Organisation(BaseModel):
     kind = pw.CharField(max_length=16)
     division = pw.ForeignKeyField(Division, null=True, column_name="division_code")
     contact_phone = pw.CharField(max_length=32, default="")
+    address = pw.CharField(max_length=255, default="")
     created_at = pw.DateTimeField(default=utcnow)
 
 

@@ -53,13 +53,27 @@ def hash_password(password):
     return generate_password_hash(password)
 
 
-def create_organisation(name, kind, division_code=None, contact_phone=""):
+def create_organisation(name, kind, division_code=None, contact_phone="", address=""):
     if kind not in ORGANISATION_KINDS:
         raise ValidationError("unknown organisation kind", {"kind": f"one of {', '.join(ORGANISATION_KINDS)}"})
     if Organisation.get_or_none(Organisation.name == name):
         raise Conflict("an organisation with this name exists", {"name": "already taken"})
     return Organisation.create(name=name, kind=kind, division=division_code,
-                               contact_phone=contact_phone)
+                               contact_phone=contact_phone, address=address)
+
+
+def update_contact(user, organisation, data):
+    """A manager (or an administrator) sets the phone and address the organisation's certificates print."""
+    if not manages_organisation(user, organisation.id):
+        raise Denied(403, _("Only the organisation's managers change its contact."))
+    for key, limit in (("contact_phone", 32), ("address", 255)):
+        if key in data:
+            value = (data[key] or "").strip()
+            if len(value) > limit:
+                raise ValidationError(_("Too long."), {key: _("At most %(n)d characters.", n=limit)})
+            setattr(organisation, key, value)
+    organisation.save()
+    return organisation
 
 
 def get_or_create_organisation(name, kind, **kwargs):

@@ -8,10 +8,10 @@ from flask_babel import lazy_gettext as _l
 
 from web import security
 from web.accounts import service
-from web.accounts.forms import InvitationForm, LoginForm, PasswordForm, TokenForm
+from web.accounts.forms import ContactForm, InvitationForm, LoginForm, PasswordForm, TokenForm
 from web.db import Conflict, ValidationError
 from web.clock import from_utc_naive
-from web.forms import apply_errors
+from web.forms import apply_errors, submit
 
 bp = Blueprint("accounts", __name__)
 
@@ -119,14 +119,28 @@ def revoke_token(token_id):
     return redirect(url_for("accounts.account"))
 
 
-@bp.route("/organisation", methods=["GET", "POST"])
-def organisation():
-    """The signed-in user's organisation: its people, and (for managers) inviting more."""
+def _own_organisation():
     if g.user is None:
         abort(401)
     organisation = g.user.organisation
     if organisation is None:
         abort(404)
+    return organisation
+
+
+def _organisation_page(organisation, form=None, contact_form=None, status=200):
+    manages = service.manages_organisation(g.user, organisation.id)
+    return render_template("accounts/organisation.html", organisation=organisation, manages=manages,
+                           form=form or InvitationForm(formdata=None),
+                           contact_form=contact_form or ContactForm(formdata=None, obj=organisation, prefix="contact"),
+                           members=service.organisation_members(organisation),
+                           invitations=service.invitations_of_organisation(organisation) if manages else []), status
+
+
+@bp.route("/organisation", methods=["GET", "POST"])
+def organisation():
+    """The signed-in user's organisation: its people and contact, and (for managers) inviting more."""
+    organisation = _own_organisation()
     manages = service.manages_organisation(g.user, organisation.id)
     form = InvitationForm()
     status = 200
@@ -142,9 +156,19 @@ def organisation():
             return redirect(url_for("accounts.organisation"))
     elif form.errors:
         status = 422
-    return render_template("accounts/organisation.html", organisation=organisation, manages=manages, form=form,
-                           members=service.organisation_members(organisation),
-                           invitations=service.invitations_of_organisation(organisation) if manages else []), status
+    return _organisation_page(organisation, form=form, status=status)
+
+
+@bp.post("/organisation/contact")
+def organisation_contact():
+    """The phone and address the organisation's certificates of conformity print (managers only)."""
+    organisation = _own_organisation()
+    if not service.manages_organisation(g.user, organisation.id):
+        abort(403)
+    form = ContactForm(prefix="contact")
+    done = submit(form, lambda: service.update_contact(g.user, organisation, form.data), _("Saved."),
+                  lambda _organisation: url_for("accounts.organisation"))
+    return done or _organisation_page(organisation, contact_form=form, status=422)
 
 
 @bp.post("/invitations/<int:invitation_id>/<any(accept, decline):answer>")

@@ -180,3 +180,23 @@ def test_the_inspection_form_ticks_no_result_and_keeps_its_column_labels(app, cl
                        data=dict(data, **{"inspection-passed": "fail"})).status_code == 302
     with app.test_request_context():
         assert trace.public_view(Batch.get_by_id(batch.id))["inspections"][0]["passed"] is False
+
+
+def test_the_demo_certificate_has_a_contact_and_its_grounds_and_the_demo_page_a_verdict(app, client):
+    """What a county sees right after `flask --app web load-demo`, in the navel-orange season."""
+    import datetime as dt
+
+    from farms.models import Farm
+    from web import demo
+
+    with app.app_context():
+        demo.load(now=dt.datetime(2025, 12, 5, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))))
+    batch = Batch.get(Batch.farm == Farm.get(Farm.name == "信丰县安西镇脐橙果园"))
+    login(client, "farmer1", "demo-password")
+    page = _text(client.get(f"/batches/{batch.id}/certificate"))
+    contact = re.search(r'<dd class="cert-contact">(.*?)</dd>', page, re.S).group(1)
+    assert "0797-3520186" in contact and "安西镇" in contact
+    assert _bases(page)["commissioned_test"] == (True, "委托检测")  # the city testing centre's residue test
+    consumer = _text(client.application.test_client().get(f"/t/{batch.code}"))
+    line = re.search(r'<p class="verdict-line"><strong>(.*?)</strong></p>', consumer, re.S).group(1)
+    assert line.startswith("检测合格 · 最后一次施药距采收 "), line

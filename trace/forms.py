@@ -52,7 +52,7 @@ UNIT_EXPLANATIONS = {
     "mm": ("mm", _l("millimetres of rain: how deep it would stand on flat ground.")),
 }
 # Organisations a batch may be shipped to (labs and bureaus take samples, not batches).
-SHIPPING_KINDS = ("farm", "cooperative", "processor", "logistics", "retailer")
+SHIPPING_KINDS = ("farm", "cooperative", "buyer", "processor", "logistics", "retailer")
 MAX_INSPECTION_ITEMS = 5
 
 
@@ -96,6 +96,11 @@ class EventForm(Form):
     quantity = FloatField(_l("Quantity"), validators=[Optional(), NumberRange(min=0.001)])
     destination = SelectField(_l("Shipped to"), coerce=_optional_int, choices=[], validate_choice=False,
                               validators=[Optional()])
+    # A buyer not yet in the directory, entered while shipping (its people claim it later by invitation).
+    new_destination = StringField(_l("Or a new buyer’s name"), validators=[Optional(), Length(max=120)])
+    new_destination_kind = SelectField(_l("Kind"), choices=[("buyer", _l("Buyer")), ("processor", _l("Processor")),
+                                                            ("logistics", _l("Logistics")),
+                                                            ("retailer", _l("Retailer"))], default="buyer")
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=1000)])
     attachment = FileField(_l("Attachment (photo or document, at most 5 MB)"))
     submit = SubmitField(_l("Record"))
@@ -110,7 +115,9 @@ class EventForm(Form):
             .where(Organisation.kind.in_(SHIPPING_KINDS)).order_by(Organisation.name)]
 
     def validate_destination(self, field):
-        if self.biz_step.data == "shipping" and not field.data:
+        if field.data and (self.new_destination.data or "").strip():
+            raise ValidationError(_l("Choose an organisation from the list or name a new one, not both."))
+        if self.biz_step.data == "shipping" and not field.data and not (self.new_destination.data or "").strip():
             raise ValidationError(_l("Choose where the batch is shipped to."))
 
 

@@ -21,7 +21,8 @@ from trace.forms import (LINEAGE_LABELS, SCAN_WARNING_LABELS, SEAL_LABELS, STATU
 from trace import permissions
 from web import divisions
 from web.api import PREFIX
-from web.db import Conflict, ValidationError
+from web.accounts import service as accounts
+from web.db import Conflict, ValidationError, database
 from web.clock import from_utc_naive, local_zone
 from web.forms import apply_errors, submit
 from web.permissions import Access, Denied
@@ -229,13 +230,19 @@ def event_new(batch_id):
         data = {"biz_step": form.biz_step.data, "event_time": form.event_time.data,
                 "place": (form.place.data or "").strip() or None, "quantity": form.quantity.data,
                 "notes": (form.notes.data or "").strip() or None}
-        if form.biz_step.data == "shipping":
-            data["destination"] = form.destination.data
         data["attachments"] = _attachment(form)
-        return service.record_event(g.user, batch, data)
+        if form.biz_step.data != "shipping":
+            return service.record_event(g.user, batch, data)
+        data["destination"] = form.destination.data
+        with database.atomic():  # a new buyer is entered only with the shipment that names it
+            if not data["destination"]:
+                data["destination"] = accounts.add_partner(g.user, {
+                    "name": form.new_destination.data, "kind": form.new_destination_kind.data}).id
+            return service.record_event(g.user, batch, data)
 
     done = submit(form, save, lambda _event: _("Recorded: %(step)s.", step=STEP_LABELS[form.biz_step.data]),
-                  lambda _event: url_for("trace.batch_page", batch_id=batch.id), ATTACHMENT_ALIASES)
+                  lambda _event: url_for("trace.batch_page", batch_id=batch.id),
+                  dict(ATTACHMENT_ALIASES, name="new_destination", kind="new_destination_kind"))
     return done or _detail(service.get_batch(g.user, batch_id), 422, event_form=form, open_form="event_form")
 
 

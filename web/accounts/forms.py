@@ -36,6 +36,20 @@ class ContactForm(Form):
     submit = SubmitField(_l("Save contact"))
 
 
+# What the directory calls each kind of trading partner.
+PARTNER_KIND_LABELS = {"buyer": _l("Buyer"), "processor": _l("Processor"), "logistics": _l("Logistics"),
+                       "retailer": _l("Retailer")}
+
+
+class PartnerForm(Form):
+    """A trading partner entered in the directory (its people join later, by invitation)."""
+
+    name = StringField(_l("Name of the organisation"), validators=[DataRequired(), Length(max=120)])
+    kind = SelectField(_l("Kind"), choices=list(PARTNER_KIND_LABELS.items()), default="buyer")
+    contact_phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32), PHONE])
+    submit = SubmitField(_l("Add to the directory"))
+
+
 class InvitationForm(Form):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     role = SelectField(_l("Role"), choices=[("member", _l("Member")), ("manager", _l("Manager"))],

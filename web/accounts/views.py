@@ -8,7 +8,8 @@ from flask_babel import lazy_gettext as _l
 
 from web import security
 from web.accounts import service
-from web.accounts.forms import ContactForm, InvitationForm, LoginForm, PasswordForm, TokenForm
+from web.accounts.forms import (PARTNER_KIND_LABELS, ContactForm, InvitationForm, LoginForm, PartnerForm, PasswordForm,
+                                TokenForm)
 from web.db import Conflict, ValidationError
 from web.clock import from_utc_naive
 from web.forms import apply_errors, submit
@@ -169,6 +170,56 @@ def organisation_contact():
     done = submit(form, lambda: service.update_contact(g.user, organisation, form.data), _("Saved."),
                   lambda _organisation: url_for("accounts.organisation"))
     return done or _organisation_page(organisation, contact_form=form, status=422)
+
+
+@bp.route("/organisations/", methods=["GET", "POST"])
+def directory():
+    """The directory of trading partners (buyers, processors, logistics, retailers); members of an
+    organisation add the ones missing."""
+    if g.user is None:
+        abort(401)
+    form = PartnerForm()
+    may_add = g.user.organisation_id is not None or g.user.role == "admin"
+    if request.method == "POST" and not may_add:
+        abort(403)
+    done = may_add and submit(form, lambda: service.add_partner(g.user, form.data),
+                              lambda partner: _("%(name)s is in the directory.", name=partner.name),
+                              lambda partner: url_for("accounts.partner", organisation_id=partner.id))
+    if done:
+        return done
+    return render_template("accounts/directory.html", partners=service.partner_directory(), form=form,
+                           may_add=may_add, KIND_LABELS=PARTNER_KIND_LABELS), 422 if form.errors else 200
+
+
+@bp.route("/organisations/<int:organisation_id>", methods=["GET", "POST"])
+def partner(organisation_id):
+    """One organisation of the directory; who manages it (before it is claimed: the organisation that added
+    it) invites its people, and the first to accept as manager claims it."""
+    if g.user is None:
+        abort(401)
+    organisation = service.get_organisation(organisation_id)
+    if organisation is None:
+        abort(404)
+    manages = service.manages_organisation(g.user, organisation.id)
+    form = InvitationForm()
+    status = 200
+    if request.method == "POST":
+        if not manages:
+            abort(403)
+        if form.validate_on_submit():
+            try:
+                invitation = service.invite(g.user, organisation, form.username.data, form.role.data)
+            except (ValidationError, Conflict) as e:
+                apply_errors(form, e)
+            else:
+                flash(_("%(user)s has been invited. They accept the invitation on their account page.",
+                        user=invitation.invitee.username), "info")
+                return redirect(url_for("accounts.partner", organisation_id=organisation.id))
+        status = 422
+    members = service.organisation_members(organisation)
+    return render_template("accounts/partner.html", organisation=organisation, manages=manages, form=form,
+                           members=members, KIND_LABELS=PARTNER_KIND_LABELS,
+                           invitations=service.invitations_of_organisation(organisation) if manages else []), status
 
 
 @bp.post("/invitations/<int:invitation_id>/<any(accept, decline):answer>")

@@ -31,7 +31,8 @@ from peewee_migrate import Migrator
 
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
-    """Contacts for the certificate of conformity: a farm's phone, an organisation's address."""
+    """Contacts for the certificate of conformity (a farm's phone, an organisation's address), and who
+    entered a trading partner in the organisation directory."""
 
     migrator.add_fields(
         'farm',
@@ -41,11 +42,13 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     migrator.add_fields(
         'organisation',
 
-        address=pw.CharField(default='', max_length=255))
+        address=pw.CharField(default='', max_length=255),
+        added_by=pw.ForeignKeyField(column_name='added_by_id', field='id', model=migrator.orm['organisation'],
+                                    null=True, on_delete='SET NULL'))
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
 
-    migrator.remove_fields('organisation', 'address')
+    migrator.remove_fields('organisation', 'address', 'added_by')
 
     migrator.remove_fields('farm', 'contact_phone')

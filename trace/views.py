@@ -235,7 +235,7 @@ def event_new(batch_id):
             return service.record_event(g.user, batch, data)
         data["destination"] = form.destination.data
         with database.atomic():  # a new buyer is entered only with the shipment that names it
-            if not data["destination"]:
+            if not data["destination"] and (form.new_destination.data or "").strip():
                 data["destination"] = accounts.add_partner(g.user, {
                     "name": form.new_destination.data, "kind": form.new_destination_kind.data}).id
             return service.record_event(g.user, batch, data)

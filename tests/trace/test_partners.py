@@ -68,6 +68,7 @@ def test_an_operator_adds_a_buyer_while_shipping_and_the_buyer_claims_it(app, cl
     accounts.create_user("buyer1", PASSWORD, "farmer")  # an account an administrator made, in no organisation yet
     page = _text(client.get(f"/organisations/{buyer.id}"))
     assert "还没有人加入" in page and 'name="username"' in page
+    assert '<option selected value="manager">' in page  # the first to join claims it
     invited = client.post(f"/organisations/{buyer.id}", data={"csrf_token": _token(page), "username": "buyer1",
                                                               "role": "manager"})
     assert invited.status_code == 302

@@ -201,7 +201,10 @@ def partner(organisation_id):
     if organisation is None:
         abort(404)
     manages = service.manages_organisation(g.user, organisation.id)
+    members = service.organisation_members(organisation)
     form = InvitationForm()
+    if request.method == "GET" and not members:
+        form.role.data = "manager"  # the first to join an unclaimed partner claims it
     status = 200
     if request.method == "POST":
         if not manages:
@@ -216,7 +219,6 @@ def partner(organisation_id):
                         user=invitation.invitee.username), "info")
                 return redirect(url_for("accounts.partner", organisation_id=organisation.id))
         status = 422
-    members = service.organisation_members(organisation)
     return render_template("accounts/partner.html", organisation=organisation, manages=manages, form=form,
                            members=members, KIND_LABELS=PARTNER_KIND_LABELS,
                            invitations=service.invitations_of_organisation(organisation) if manages else []), status

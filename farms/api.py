@@ -22,7 +22,8 @@ def farm_json(farm, certifications=None):
     if certifications is None:
         certifications = service.farm_certifications(farm)
     return {"id": farm.id, "name": farm.name, "organisation_id": farm.organisation_id,
-            "county_code": farm.county_code, "address": farm.address, "latitude": farm.latitude,
+            "county_code": farm.county_code, "address": farm.address, "contact_phone": farm.contact_phone,
+            "latitude": farm.latitude,
             "longitude": farm.longitude, "certifications": certifications}
 
 

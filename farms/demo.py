@@ -79,6 +79,7 @@ class FarmSpec:
     plots: tuple  # (name, kind, area in 亩, notes)
     plantings: tuple
     rules: tuple
+    phone: str = ""  # printed on the farm's certificates of conformity (the county's area code)
 
 
 def apply_input(product, dose, every, seasons, notes, plots=(), planting=None):
@@ -109,7 +110,7 @@ def harvest(planting, every, seasons, quantity, notes):
 ORCHARDS_XF = ("1号山地果园", "2号山地果园")
 XINFENG = FarmSpec(
     key="XF", owner="farmer1", name="信丰县安西镇脐橙果园", county="360722",
-    address="江西省赣州市信丰县安西镇脐橙产业基地", latitude=25.21, longitude=114.90,
+    address="江西省赣州市信丰县安西镇脐橙产业基地", latitude=25.21, longitude=114.90, phone="0797-3520186",
     certifications=("green_food", "geographical_indication"),
     plots=(("1号山地果园", "orchard", 45, "缓坡梯田，滴灌水肥一体化"),
            ("2号山地果园", "orchard", 38, "南向坡地，生草栽培"),
@@ -170,7 +171,7 @@ XINFENG = FarmSpec(
 
 NANFENG = FarmSpec(
     key="NF", owner="farmer2", name="南丰县市山镇蜜橘园", county="361023",
-    address="江西省抚州市南丰县市山镇蜜橘种植基地", latitude=27.28, longitude=116.48,
+    address="江西省抚州市南丰县市山镇蜜橘种植基地", latitude=27.28, longitude=116.48, phone="0794-3261058",
     certifications=("green_food", "geographical_indication"),
     plots=(("东山坡", "orchard", 30, "红壤丘陵，等高梯田"),
            ("西山坡", "orchard", 22, "老果园，树龄 15 年以上"),
@@ -221,7 +222,7 @@ NANFENG = FarmSpec(
 TEA_LS = ("五老峰下茶园", "海会高山茶园")
 LUSHAN = FarmSpec(
     key="LS", owner="farmer3", name="庐山市海会镇云雾茶园", county="360483",
-    address="江西省九江市庐山市海会镇茶园基地", latitude=29.53, longitude=116.05,
+    address="江西省九江市庐山市海会镇茶园基地", latitude=29.53, longitude=116.05, phone="0792-2670315",
     certifications=("green_food", "geographical_indication"),
     plots=(("五老峰下茶园", "orchard", 35, "海拔 400–600 m，云雾多"),
            ("海会高山茶园", "orchard", 22, "梯式茶园，四周林木环绕")),
@@ -262,7 +263,7 @@ LUSHAN = FarmSpec(
 TEA_WY = ("上坞茶园", "下坞茶园")
 WUYUAN = FarmSpec(
     key="WY", owner="farmer4", name="婺源县大鄣山有机茶园", county="361130",
-    address="江西省上饶市婺源县大鄣山乡茶园基地", latitude=29.43, longitude=117.86,
+    address="江西省上饶市婺源县大鄣山乡茶园基地", latitude=29.43, longitude=117.86, phone="0793-7340462",
     certifications=("organic", "geographical_indication"),
     plots=(("上坞茶园", "orchard", 40, "高山云雾茶园，有机转换完成"),
            ("下坞茶园", "orchard", 28, "溪边缓坡茶园")),
@@ -300,7 +301,7 @@ WUYUAN = FarmSpec(
 CRAB_PONDS = ("1号蟹塘", "2号蟹塘")
 POYANG = FarmSpec(
     key="PY", owner="farmer5", name="鄱阳县莲湖乡蟹鱼生态养殖场", county="361128",
-    address="江西省上饶市鄱阳县莲湖乡养殖基地", latitude=28.95, longitude=116.55,
+    address="江西省上饶市鄱阳县莲湖乡养殖基地", latitude=28.95, longitude=116.55, phone="0793-6218057",
     certifications=("green_food", "geographical_indication"),
     plots=(("1号蟹塘", "pond", 60, "种植伊乐藻、轮叶黑藻，投放螺蛳"),
            ("2号蟹塘", "pond", 45, "蟹鳜混养试验塘"),
@@ -337,7 +338,7 @@ POYANG = FarmSpec(
 PADDY = "东片稻田"
 NANCHANG = FarmSpec(
     key="NC", owner="farmer6", name="南昌县蒋巷镇稻菜基地", county="360121",
-    address="江西省南昌市南昌县蒋巷镇稻菜轮作基地", latitude=28.73, longitude=116.07,
+    address="江西省南昌市南昌县蒋巷镇稻菜轮作基地", latitude=28.73, longitude=116.07, phone="0791-85720913",
     certifications=("green_food",),
     plots=((PADDY, "field", 120, "双季稻，机插秧"),
            ("藜蒿地", "field", 15, "沙壤土，靠近赣江"),
@@ -594,7 +595,7 @@ def _load_farm(spec, owner, now, products, summary):
     farm = find_farm(spec, owner)
     if not farm:
         farm = farms.create_farm(owner, {
-            "name": spec.name, "county_code": spec.county, "address": spec.address,
+            "name": spec.name, "county_code": spec.county, "address": spec.address, "contact_phone": spec.phone,
             "latitude": spec.latitude, "longitude": spec.longitude,
             "certifications": list(spec.certifications)})
         summary["farms"] += 1

@@ -3,7 +3,7 @@ import json
 
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, FloatField, IntegerField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from farms.models import (ACTIVITY_KINDS, CERTIFICATION_KINDS, INPUT_CATEGORIES, LOG_KINDS, PESTICIDE_CATEGORIES, PLOT_KINDS,
                           START_METHODS)
@@ -60,6 +60,10 @@ class FarmForm(Form):
     name = StringField(_l("Farm name"), validators=[DataRequired(), Length(max=120)])
     county_code = SelectField(_l("County"), validators=[DataRequired()], choices=[], validate_choice=True)
     address = StringField(_l("Address"), validators=[Optional(), Length(max=255)])
+    contact_phone = StringField(_l("Phone"), description=_l("Printed on the farm's certificates of conformity."),
+                                validators=[Optional(), Length(max=32), Regexp(
+                                    r"^\+?[0-9][0-9 ()\-]{4,30}$",
+                                    message=_l("Digits, spaces, dashes and brackets only, e.g. 0797-3321234."))])
     latitude = FloatField(_l("Latitude"), validators=[Optional(), NumberRange(-90, 90)])
     longitude = FloatField(_l("Longitude"), validators=[Optional(), NumberRange(-180, 180)])
     certifications = SelectMultipleField(_l("Certifications"),

@@ -27,6 +27,8 @@ class Farm(BaseModel):
     organisation = pw.ForeignKeyField(Organisation, backref="farms")
     county = pw.ForeignKeyField(Division, column_name="county_code")
     address = pw.CharField(max_length=255, default="")
+    # The phone printed on the farm's certificates of conformity (承诺达标合格证).
+    contact_phone = pw.CharField(max_length=32, default="")
     latitude = pw.FloatField(null=True)
     longitude = pw.FloatField(null=True)
     created_at = pw.DateTimeField(default=utcnow)

@@ -118,7 +118,8 @@ def create_farm(user, data):
         if Farm.get_or_none((Farm.organisation == organisation) & (Farm.name == data["name"])):
             raise Conflict(_("A farm with this name exists already."), {"name": _("Already taken.")})
         farm = Farm.create(organisation=organisation, name=data["name"], county=data["county_code"],
-                           address=data.get("address") or "", latitude=data.get("latitude"),
+                           address=data.get("address") or "", contact_phone=(data.get("contact_phone") or "").strip(),
+                           latitude=data.get("latitude"),
                            longitude=data.get("longitude"))
         _set_certifications(farm, data.get("certifications") or [])
         if user.role == "farmer":
@@ -131,7 +132,7 @@ def update_farm(user, farm, data):
     if "county_code" in data:
         _check_county(data["county_code"])
     with database.atomic():
-        for key in ("name", "address", "latitude", "longitude"):
+        for key in ("name", "address", "contact_phone", "latitude", "longitude"):
             if key in data:
                 setattr(farm, key, data[key] if data[key] is not None or key in ("latitude", "longitude") else "")
         if "county_code" in data:

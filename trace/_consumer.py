@@ -8,6 +8,7 @@ import time
 
 from flask import current_app
 
+from farms import service as farms
 from trace._core import NS, step_name, verify_event
 from trace._hooks import _VERIFIER, lineage_ids, rows_digest
 from trace._lineage import journey
@@ -119,7 +120,8 @@ def public_view_now(batch):
             ilmd = document.get("ilmd", {})
             origin = {"farm": ilmd.get(f"{NS}:farm", {}), "harvest_date": ilmd.get(f"{NS}:harvestDate"),
                       "variety": ilmd.get(f"{NS}:variety"), "plots": ilmd.get(f"{NS}:plots", []),
-                      "planting_start": ilmd.get(f"{NS}:plantingStart")}
+                      "planting_start": ilmd.get(f"{NS}:plantingStart"),
+                      "phi_override": ilmd.get(f"{NS}:phiOverride")}
             inputs = ilmd.get(f"{NS}:inputsApplied", [])
             conditions = ilmd.get(f"{NS}:growingConditions", [])
         if document.get(f"{NS}:inspection"):
@@ -128,8 +130,67 @@ def public_view_now(batch):
                          "place": document.get(f"{NS}:place"), "organisation": document.get(f"{NS}:organisation"),
                          "destination": document.get(f"{NS}:destination"),
                          "corrected": bool(document.get(f"{NS}:corrects"))})
-    return {"batch": batch, "origin": origin or {}, "inputs": inputs, "inspections": inspections,
-            "conditions": conditions, "timeline": timeline, "verification": verification(batch, steps)}
+    checked = verification(batch, steps)
+    origin = origin or {}
+    return {"batch": batch, "origin": origin, "inputs": inputs, "inspections": inspections,
+            "conditions": conditions, "timeline": timeline, "verification": checked,
+            "verdict": verdict(origin, inputs, inspections, checked), "units": units_shown(conditions, inspections)}
+
+
+# Verification states that mean the records cannot be relied on.
+BROKEN_STATES = ("tampered", "missing", "unknown_root")
+
+
+def verdict(origin, inputs, inspections, checked):
+    """The one-line answer at the top of the consumer page, from the hashed facts only.
+
+    ``inspection``: "passed", "failed" or "none" (the latest test counts); ``substances`` and ``over_limit``:
+    how many substances the latest test measured and how many exceeded their limit; ``last_spray``: the
+    latest pesticide application, its ``days`` before the harvest (None without a pesticide or a
+    harvest date); ``intervals_kept``: every pesticide's safe interval had passed by the harvest (None when
+    nothing was sprayed); ``overridden``: harvested inside an interval on a passing residue test; ``records``: the verification state; ``tone``: "good", "warn" or "bad".
+    """
+    latest = inspections[-1] if inspections else None
+    items = latest.get("items", []) if latest else []
+    over = sum(1 for item in items if item.get("passed") is False)
+    if latest is None:
+        inspection = "none"
+    else:
+        inspection = "passed" if latest.get("passed") and not over else "failed"
+    harvest = _date(origin.get("harvest_date"))
+    sprays = [i for i in inputs if i.get("category") in farms.PESTICIDE_CATEGORIES and _date(i.get("date"))]
+    last_spray, intervals_kept = None, None
+    if sprays and harvest:
+        last = max(sprays, key=lambda i: i["date"])
+        last_spray = {"product": last.get("product"), "date": last["date"],
+                      "days": (harvest - _date(last["date"])).days}
+        intervals_kept = all((harvest - _date(i["date"])).days >= (i.get("phiDays") or 0) for i in sprays)
+    # Harvested inside a safe interval, allowed by a passing residue test (the batch rule's override).
+    overridden = intervals_kept is False and bool(origin.get("phi_override"))
+    status = checked.get("status", "pending")
+    if status in BROKEN_STATES or inspection == "failed" or (intervals_kept is False and not overridden):
+        tone = "bad"
+    elif inspection == "none" or status != "verified" or overridden:
+        tone = "warn"
+    else:
+        tone = "good"
+    return {"inspection": inspection, "substances": len(items), "over_limit": over, "sprayed": bool(sprays),
+            "last_spray": last_spray, "intervals_kept": intervals_kept, "overridden": overridden, "records": status,
+            "tone": tone}
+
+
+def _date(text):
+    try:
+        return dt.date.fromisoformat(str(text)[:10]) if text else None
+    except ValueError:
+        return None
+
+
+def units_shown(conditions, inspections):
+    """The units the page shows (sensor summaries, then test results), each once, in order."""
+    units = [c.get("unit") for c in conditions]
+    units += [item.get("unit") for insp in inspections for item in insp.get("items", [])]
+    return list(dict.fromkeys(u for u in units if u))
 
 
 def verification(batch, steps=None):

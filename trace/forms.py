@@ -4,7 +4,7 @@ import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import (BooleanField, FieldList, FloatField, FormField, HiddenField, IntegerField, SelectField,
+from wtforms import (BooleanField, FieldList, FloatField, FormField, HiddenField, IntegerField, RadioField, SelectField,
                      SelectMultipleField, StringField, SubmitField, TextAreaField)
 from wtforms import Form as SubForm
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
@@ -36,8 +36,23 @@ SCAN_WARNING_LABELS = {
 # What the consumer page says of each journey event's seal (see the chain domain).
 SEAL_LABELS = {"verified": _l("verified"), "pending": _l("pending"), "tampered": _l("changed"),
                "missing": _l("missing"), "unknown_root": _l("not on the chain")}
+# The grounds of a certificate's promise (承诺依据), worded as on the official template.
+BASIS_LABELS = {"commissioned_test": _l("Commissioned test"), "self_test": _l("Own test"),
+                "internal_control": _l("Internal quality control"), "self_commitment": _l("Self-commitment")}
+# The units the consumer page shows, as a shopper would have them explained: (shown as, meaning).
+UNIT_EXPLANATIONS = {
+    "mg/kg": ("mg/kg", _l("milligrams per kilogram: 0.01 mg/kg is a hundredth of a gram in a tonne of produce.")),
+    "mS/cm": ("mS/cm", _l("millisiemens per centimetre: how much salt and fertiliser is dissolved in the soil; "
+                          "the higher, the saltier.")),
+    "pH": ("pH", _l("acidity of the soil: 7 is neutral, below 7 acid, above 7 alkaline.")),
+    "%RH": ("%", _l("air humidity: how close the air is to holding all the water vapour it can (100 %).")),
+    "ppm": ("ppm", _l("parts per million: the share of carbon dioxide in the air; outdoor air has about 420.")),
+    "lx": ("lx", _l("lux, brightness: full midday sun is about 100 000 lx.")),
+    "umol/m2/s": ("µmol/m²/s", _l("the light plants can use to grow, per square metre and second.")),
+    "mm": ("mm", _l("millimetres of rain: how deep it would stand on flat ground.")),
+}
 # Organisations a batch may be shipped to (labs and bureaus take samples, not batches).
-SHIPPING_KINDS = ("farm", "cooperative", "processor", "logistics", "retailer")
+SHIPPING_KINDS = ("farm", "cooperative", "buyer", "processor", "logistics", "retailer")
 MAX_INSPECTION_ITEMS = 5
 
 
@@ -81,6 +96,11 @@ class EventForm(Form):
     quantity = FloatField(_l("Quantity"), validators=[Optional(), NumberRange(min=0.001)])
     destination = SelectField(_l("Shipped to"), coerce=_optional_int, choices=[], validate_choice=False,
                               validators=[Optional()])
+    # A buyer not yet in the directory, entered while shipping (its people claim it later by invitation).
+    new_destination = StringField(_l("Or a new buyer’s name"), validators=[Optional(), Length(max=120)])
+    new_destination_kind = SelectField(_l("Kind"), choices=[("buyer", _l("Buyer")), ("processor", _l("Processor")),
+                                                            ("logistics", _l("Logistics")),
+                                                            ("retailer", _l("Retailer"))], default="buyer")
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=1000)])
     attachment = FileField(_l("Attachment (photo or document, at most 5 MB)"))
     submit = SubmitField(_l("Record"))
@@ -95,7 +115,9 @@ class EventForm(Form):
             .where(Organisation.kind.in_(SHIPPING_KINDS)).order_by(Organisation.name)]
 
     def validate_destination(self, field):
-        if self.biz_step.data == "shipping" and not field.data:
+        if field.data and (self.new_destination.data or "").strip():
+            raise ValidationError(_l("Choose an organisation from the list or name a new one, not both."))
+        if self.biz_step.data == "shipping" and not field.data and not (self.new_destination.data or "").strip():
             raise ValidationError(_l("Choose where the batch is shipped to."))
 
 
@@ -110,7 +132,9 @@ class ItemForm(SubForm):
 
 class InspectionForm(Form):
     event_time = TimestampField(_l("Sampled at"), validators=[InputRequired()], default=_now)
-    passed = BooleanField(_l("The sample passed"), default=True)
+    # No result is offered ticked: the inspector says which it was.
+    passed = RadioField(_l("Result of the test"), choices=[("pass", _l("Passed")), ("fail", _l("Failed"))],
+                        validators=[InputRequired(message=_l("Say whether the sample passed or failed."))])
     items = FieldList(FormField(ItemForm), min_entries=MAX_INSPECTION_ITEMS, max_entries=MAX_INSPECTION_ITEMS)
     attachment = FileField(_l("Test report (optional, at most 5 MB)"))
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=1000)])

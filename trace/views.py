@@ -16,11 +16,13 @@ from farms import service as farms
 from sensors import service as sensors
 from trace import digital_link, qr, service
 from trace.forms import (LINEAGE_LABELS, SCAN_WARNING_LABELS, SEAL_LABELS, STATUS_LABELS, STEP_CHOICE_LABELS, STEP_LABELS,
+                         UNIT_EXPLANATIONS, BASIS_LABELS,
                          BatchForm, EventForm, InspectionForm, MergeForm, SplitForm, TransformForm)
 from trace import permissions
 from web import divisions
 from web.api import PREFIX
-from web.db import Conflict, ValidationError
+from web.accounts import service as accounts
+from web.db import Conflict, ValidationError, database
 from web.clock import from_utc_naive, local_zone
 from web.forms import apply_errors, submit
 from web.permissions import Access, Denied
@@ -241,13 +243,19 @@ def event_new(batch_id):
         data = {"biz_step": form.biz_step.data, "event_time": form.event_time.data,
                 "place": (form.place.data or "").strip() or None, "quantity": form.quantity.data,
                 "notes": (form.notes.data or "").strip() or None}
-        if form.biz_step.data == "shipping":
-            data["destination"] = form.destination.data
         data["attachments"] = _attachment(form)
-        return service.record_event(g.user, batch, data)
+        if form.biz_step.data != "shipping":
+            return service.record_event(g.user, batch, data)
+        data["destination"] = form.destination.data
+        with database.atomic():  # a new buyer is entered only with the shipment that names it
+            if not data["destination"] and (form.new_destination.data or "").strip():
+                data["destination"] = accounts.add_partner(g.user, {
+                    "name": form.new_destination.data, "kind": form.new_destination_kind.data}).id
+            return service.record_event(g.user, batch, data)
 
     done = submit(form, save, lambda _event: _("Recorded: %(step)s.", step=STEP_LABELS[form.biz_step.data]),
-                  lambda _event: url_for("trace.batch_page", batch_id=batch.id), ATTACHMENT_ALIASES)
+                  lambda _event: url_for("trace.batch_page", batch_id=batch.id),
+                  dict(ATTACHMENT_ALIASES, name="new_destination", kind="new_destination_kind"))
     return done or _detail(service.get_batch(g.user, batch_id), 422, event_form=form, open_form="event_form")
 
 
@@ -258,7 +266,7 @@ def inspection_new(batch_id):
         raise Denied(403, _("Only inspectors record inspections."))
     form = InspectionForm(prefix="inspection")
     done = submit(form, lambda: service.record_event(g.user, batch, {
-        "biz_step": "inspecting", "event_time": form.event_time.data, "passed": form.passed.data,
+        "biz_step": "inspecting", "event_time": form.event_time.data, "passed": form.passed.data == "pass",
         "items": form.item_list(), "notes": (form.notes.data or "").strip() or None,
         "attachments": _attachment(form)}),
         _("The inspection has been recorded."), lambda _event: url_for("trace.batch_page", batch_id=batch.id),
@@ -362,11 +370,33 @@ def labels(batch_id):
     for number in numbers:
         serial = number if serials else None
         link = service.batch_url(batch, serial)
-        sheet.append({"serial": serial, "link": link, "svg": inline_svg(link)})
+        # The code in letters under the QR code, for whoever cannot scan it (it opens /t/<code>).
+        code = f"{batch.code} {serial}" if serial else batch.code
+        sheet.append({"serial": serial, "link": link, "svg": inline_svg(link), "code": code})
     farm = batch.farm if batch.farm_id else None
     return render_template("trace/labels.html", batch=batch, product=_product(batch), sheet=sheet, count=count,
                            serials=serials, next_start=start + count, farm=farm,
                            producer=farm.name if farm else batch.organisation.name)
+
+
+# The grounds of the promise (承诺依据) on the official certificate template, in its order.
+COMMITMENT_BASES = ("commissioned_test", "self_test", "internal_control", "self_commitment")
+# Grounds the producer states; the tests are read from the batch's inspections.
+DECLARED_BASES = ("internal_control", "self_commitment")
+
+
+def certificate_bases(inspections, producers, declared):
+    """Which 承诺依据 boxes to tick: a passing test by another organisation is a commissioned test, one by the
+    producer's own laboratory a self-test; the producer adds internal control or self-commitment, and with no
+    test at all the promise rests on self-commitment unless internal control is chosen."""
+    ticked = set()
+    for inspection in inspections:
+        if inspection.get("passed"):
+            ticked.add("self_test" if inspection.get("lab") in producers else "commissioned_test")
+    ticked |= {basis for basis in declared if basis in DECLARED_BASES}
+    if not ticked:
+        ticked.add("self_commitment")
+    return [(basis, basis in ticked) for basis in COMMITMENT_BASES]
 
 
 @bp.get("/batches/<int:batch_id>/certificate")
@@ -374,11 +404,18 @@ def certificate(batch_id):
     batch = service.get_batch(g.user, batch_id)
     inspections = service.public_view(batch)["inspections"]
     farm = batch.farm if batch.farm_id else None
+    organisation = batch.organisation
     quantity = batch.remaining if batch.remaining > 0 else batch.quantity
+    producers = {organisation.name} | ({farm.organisation.name} if farm else set())
+    declared = request.args.getlist("basis")
+    phone = (farm.contact_phone if farm else "") or organisation.contact_phone
+    address = (farm.address if farm else "") or organisation.address
     return render_template(
         "trace/certificate.html", batch=batch, product=_product(batch), quantity=quantity, farm=farm,
-        organisation=batch.organisation, origin=_origin_name(batch), inspection=inspections[-1] if inspections else None,
-        issued=dt.datetime.now(local_zone()).date(), commitment_zh=COMMITMENT_ZH,
+        organisation=organisation, origin=_origin_name(batch), inspection=inspections[-1] if inspections else None,
+        issued=dt.datetime.now(local_zone()).date(), commitment_zh=COMMITMENT_ZH, phone=phone, address=address,
+        bases=certificate_bases(inspections, producers, declared), declared=declared,
+        BASIS_LABELS=BASIS_LABELS, DECLARED_BASES=DECLARED_BASES,
         qr_svg=inline_svg(service.batch_url(batch)), link=service.batch_url(batch))
 
 
@@ -442,6 +479,6 @@ def consumer(rest):
         # Each label translated once, not once per journey step (a lazy string looks its catalogue up each time).
         step_labels={k: str(v) for k, v in STEP_LABELS.items()}, seal_labels={k: str(v) for k, v in SEAL_LABELS.items()},
         county=county, conditions=sensors.describe_conditions(view["conditions"]), stats=service.scan_stats(batch), serial=link.serial, local_time=from_utc_naive,
-        next_path=_raw_path()))
+        next_path=_raw_path(), UNIT_EXPLANATIONS=UNIT_EXPLANATIONS))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -80,6 +80,11 @@ def test_buyer_scans_the_qr_code_on_a_phone(server, phone, traced):
     assert "已发货" in steps[1] and "信丰县绿源合作社冷库" in steps[1] and "南昌果品超市" in steps[1]
     assert "已收货" in steps[2] and "南昌果品超市 红谷滩店" in steps[2]
     assert "已检测" in steps[3]
+    # The verdict first; the results summed up in a line that unfolds the table with a tap (no JavaScript).
+    assert phone.find_element(By.CSS_SELECTOR, ".verdict-line").text.startswith("检测合格 · ")
+    inspection = phone.find_element(By.CSS_SELECTOR, ".inspections").text
+    assert "2 项农残检测均未超标" in inspection and "阿维菌素" not in inspection
+    phone.find_element(By.CSS_SELECTOR, ".inspections summary").click()
     inspection = phone.find_element(By.CSS_SELECTOR, ".inspections").text
     assert "合格" in inspection and "赣州检测中心" in inspection and "阿维菌素" in inspection and "0.002" in inspection
     assert "江西省 赣州市 信丰县" in phone.find_element(By.CSS_SELECTOR, ".product").text

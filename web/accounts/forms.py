@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from web.forms import Form
 
@@ -22,6 +22,32 @@ class PasswordForm(Form):
 class TokenForm(Form):
     name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=64)])
     submit = SubmitField(_l("Create token"))
+
+
+# A phone as people write it: digits with spaces, dashes, brackets and a leading +, e.g. 0797-3321234.
+PHONE = Regexp(r"^\+?[0-9][0-9 ()\-]{4,30}$", message=_l("Digits, spaces, dashes and brackets only, e.g. 0797-3321234."))
+
+
+class ContactForm(Form):
+    """What the organisation's certificates of conformity print under 联系方式."""
+
+    contact_phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32), PHONE])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=255)])
+    submit = SubmitField(_l("Save contact"))
+
+
+# What the directory calls each kind of trading partner.
+PARTNER_KIND_LABELS = {"buyer": _l("Buyer"), "processor": _l("Processor"), "logistics": _l("Logistics"),
+                       "retailer": _l("Retailer")}
+
+
+class PartnerForm(Form):
+    """A trading partner entered in the directory (its people join later, by invitation)."""
+
+    name = StringField(_l("Name of the organisation"), validators=[DataRequired(), Length(max=120)])
+    kind = SelectField(_l("Kind"), choices=list(PARTNER_KIND_LABELS.items()), default="buyer")
+    contact_phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32), PHONE])
+    submit = SubmitField(_l("Add to the directory"))
 
 
 class InvitationForm(Form):

@@ -5,7 +5,9 @@ from web.clock import utcnow
 from web.db import BaseModel
 from web.divisions import Division
 
-ORGANISATION_KINDS = ("farm", "cooperative", "processor", "logistics", "retailer", "lab", "bureau")
+ORGANISATION_KINDS = ("farm", "cooperative", "processor", "logistics", "retailer", "buyer", "lab", "bureau")
+# Trading partners an organisation may add to the directory itself (and ship to).
+PARTNER_KINDS = ("buyer", "processor", "logistics", "retailer")
 ROLES = ("admin", "farmer", "operator", "inspector", "bureau")
 # A user's standing in their organisation: managers invite others into it.
 ORGANISATION_ROLES = ("manager", "member")
@@ -17,6 +19,10 @@ class Organisation(BaseModel):
     kind = pw.CharField(max_length=16)
     division = pw.ForeignKeyField(Division, null=True, column_name="division_code")
     contact_phone = pw.CharField(max_length=32, default="")
+    address = pw.CharField(max_length=255, default="")
+    # The organisation that entered this one in the directory (a buyer added while shipping); its managers
+    # may invite the partner's people until somebody has joined it.
+    added_by = pw.ForeignKeyField("self", null=True, backref="partners", on_delete="SET NULL")
     created_at = pw.DateTimeField(default=utcnow)
 
 

@@ -3,11 +3,12 @@ import datetime as dt
 import hashlib
 import secrets
 
+import peewee as pw
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from flask_babel import gettext as _
 
-from web.accounts.models import (ORGANISATION_KINDS, ORGANISATION_ROLES, ROLES, ApiToken, Invitation, Organisation,
+from web.accounts.models import (ORGANISATION_KINDS, ORGANISATION_ROLES, PARTNER_KINDS, ROLES, ApiToken, Invitation, Organisation,
                                  User)
 from web.clock import utcnow
 from web.db import Conflict, ValidationError, database
@@ -53,13 +54,27 @@ def hash_password(password):
     return generate_password_hash(password)
 
 
-def create_organisation(name, kind, division_code=None, contact_phone=""):
+def create_organisation(name, kind, division_code=None, contact_phone="", address=""):
     if kind not in ORGANISATION_KINDS:
         raise ValidationError("unknown organisation kind", {"kind": f"one of {', '.join(ORGANISATION_KINDS)}"})
     if Organisation.get_or_none(Organisation.name == name):
         raise Conflict("an organisation with this name exists", {"name": "already taken"})
     return Organisation.create(name=name, kind=kind, division=division_code,
-                               contact_phone=contact_phone)
+                               contact_phone=contact_phone, address=address)
+
+
+def update_contact(user, organisation, data):
+    """A manager (or an administrator) sets the phone and address the organisation's certificates print."""
+    if not manages_organisation(user, organisation.id):
+        raise Denied(403, _("Only the organisation's managers change its contact."))
+    for key, limit in (("contact_phone", 32), ("address", 255)):
+        if key in data:
+            value = (data[key] or "").strip()
+            if len(value) > limit:
+                raise ValidationError(_("Too long."), {key: _("At most %(n)d characters.", n=limit)})
+            setattr(organisation, key, value)
+    organisation.save()
+    return organisation
 
 
 def get_or_create_organisation(name, kind, **kwargs):
@@ -199,11 +214,53 @@ def get_organisation(organisation_id):
 
 
 def manages_organisation(user, organisation_id):
-    """Administrators manage every organisation; others the one they belong to as a manager."""
+    """Administrators manage every organisation; others the one they belong to as a manager, and the
+    partners their organisation entered in the directory until somebody joins one (who then claims it)."""
     if user is None or organisation_id is None:
         return False
-    return user.role == "admin" or (user.organisation_id == organisation_id
-                                    and user.organisation_role == "manager")
+    if user.role == "admin" or (user.organisation_id == organisation_id and user.organisation_role == "manager"):
+        return True
+    if user.organisation_id is None or user.organisation_role != "manager":
+        return False
+    partner = Organisation.get_or_none(Organisation.id == organisation_id)
+    return (partner is not None and partner.added_by_id == user.organisation_id
+            and not User.select().where(User.organisation == partner).exists())
+
+
+def add_partner(user, data):
+    """Enter a trading partner (a buyer, processor, logistics firm or retailer) in the directory, e.g. while
+    shipping to it. It has no people yet: the adding organisation's managers invite them (see ``invite``)."""
+    if user is None or (user.organisation_id is None and user.role != "admin"):
+        raise Denied(403, _("Only members of an organisation add partners to the directory."))
+    name = (data.get("name") or "").strip()
+    errors = {}
+    if not name or len(name) > 120:
+        errors["name"] = _("A name of at most 120 characters.")
+    if data.get("kind") not in PARTNER_KINDS:
+        errors["kind"] = _("Choose what kind of organisation it is.")
+    phone = (data.get("contact_phone") or "").strip()
+    if len(phone) > 32:
+        errors["contact_phone"] = _("At most %(n)d characters.", n=32)
+    if errors:
+        raise ValidationError(_("Some fields need correcting."), errors)
+    if Organisation.get_or_none(Organisation.name == name):
+        raise Conflict(_("This organisation is in the directory already: choose it from the list."),
+                       {"name": _("Already in the directory.")})
+    return Organisation.create(name=name, kind=data["kind"], contact_phone=phone, added_by=user.organisation_id)
+
+
+def partner_directory():
+    """The organisations a batch may be shipped to that trade with others, by kind and name, each with
+    whether anybody has joined it yet."""
+    members = {o: n for o, n in User.select(User.organisation, pw.fn.COUNT(User.id))
+               .where(User.organisation.is_null(False)).group_by(User.organisation).tuples()}
+    partners = list(Organisation.select().where(Organisation.kind.in_(PARTNER_KINDS))
+                    .order_by(Organisation.kind, Organisation.name))
+    return [(o, members.get(o.id, 0)) for o in partners]
+
+
+def get_organisation(organisation_id):
+    return Organisation.get_or_none(Organisation.id == organisation_id)
 
 
 def organisation_members(organisation):

@@ -8,10 +8,11 @@ from flask_babel import lazy_gettext as _l
 
 from web import registry, security
 from web.accounts import service
-from web.accounts.forms import InvitationForm, LoginForm, PasswordForm, TokenForm
+from web.accounts.forms import (PARTNER_KIND_LABELS, ContactForm, InvitationForm, LoginForm, PartnerForm, PasswordForm,
+                                TokenForm)
 from web.db import Conflict, ValidationError
 from web.clock import from_utc_naive
-from web.forms import apply_errors
+from web.forms import apply_errors, submit
 
 bp = Blueprint("accounts", __name__)
 
@@ -119,14 +120,28 @@ def revoke_token(token_id):
     return redirect(url_for("accounts.account"))
 
 
-@bp.route("/organisation", methods=["GET", "POST"])
-def organisation():
-    """The signed-in user's organisation: its people, and (for managers) inviting more."""
+def _own_organisation():
     if g.user is None:
         abort(401)
     organisation = g.user.organisation
     if organisation is None:
         abort(404)
+    return organisation
+
+
+def _organisation_page(organisation, form=None, contact_form=None, status=200):
+    manages = service.manages_organisation(g.user, organisation.id)
+    return render_template("accounts/organisation.html", organisation=organisation, manages=manages,
+                           form=form or InvitationForm(formdata=None),
+                           contact_form=contact_form or ContactForm(formdata=None, obj=organisation, prefix="contact"),
+                           members=service.organisation_members(organisation),
+                           invitations=service.invitations_of_organisation(organisation) if manages else []), status
+
+
+@bp.route("/organisation", methods=["GET", "POST"])
+def organisation():
+    """The signed-in user's organisation: its people and contact, and (for managers) inviting more."""
+    organisation = _own_organisation()
     manages = service.manages_organisation(g.user, organisation.id)
     form = InvitationForm()
     status = 200
@@ -142,8 +157,70 @@ def organisation():
             return redirect(url_for("accounts.organisation"))
     elif form.errors:
         status = 422
-    return render_template("accounts/organisation.html", organisation=organisation, manages=manages, form=form,
-                           members=service.organisation_members(organisation),
+    return _organisation_page(organisation, form=form, status=status)
+
+
+@bp.post("/organisation/contact")
+def organisation_contact():
+    """The phone and address the organisation's certificates of conformity print (managers only)."""
+    organisation = _own_organisation()
+    if not service.manages_organisation(g.user, organisation.id):
+        abort(403)
+    form = ContactForm(prefix="contact")
+    done = submit(form, lambda: service.update_contact(g.user, organisation, form.data), _("Saved."),
+                  lambda _organisation: url_for("accounts.organisation"))
+    return done or _organisation_page(organisation, contact_form=form, status=422)
+
+
+@bp.route("/organisations/", methods=["GET", "POST"])
+def directory():
+    """The directory of trading partners (buyers, processors, logistics, retailers); members of an
+    organisation add the ones missing."""
+    if g.user is None:
+        abort(401)
+    form = PartnerForm()
+    may_add = g.user.organisation_id is not None or g.user.role == "admin"
+    if request.method == "POST" and not may_add:
+        abort(403)
+    done = may_add and submit(form, lambda: service.add_partner(g.user, form.data),
+                              lambda partner: _("%(name)s is in the directory.", name=partner.name),
+                              lambda partner: url_for("accounts.partner", organisation_id=partner.id))
+    if done:
+        return done
+    return render_template("accounts/directory.html", partners=service.partner_directory(), form=form,
+                           may_add=may_add, KIND_LABELS=PARTNER_KIND_LABELS), 422 if form.errors else 200
+
+
+@bp.route("/organisations/<int:organisation_id>", methods=["GET", "POST"])
+def partner(organisation_id):
+    """One organisation of the directory; who manages it (before it is claimed: the organisation that added
+    it) invites its people, and the first to accept as manager claims it."""
+    if g.user is None:
+        abort(401)
+    organisation = service.get_organisation(organisation_id)
+    if organisation is None:
+        abort(404)
+    manages = service.manages_organisation(g.user, organisation.id)
+    members = service.organisation_members(organisation)
+    form = InvitationForm()
+    if request.method == "GET" and not members:
+        form.role.data = "manager"  # the first to join an unclaimed partner claims it
+    status = 200
+    if request.method == "POST":
+        if not manages:
+            abort(403)
+        if form.validate_on_submit():
+            try:
+                invitation = service.invite(g.user, organisation, form.username.data, form.role.data)
+            except (ValidationError, Conflict) as e:
+                apply_errors(form, e)
+            else:
+                flash(_("%(user)s has been invited. They accept the invitation on their account page.",
+                        user=invitation.invitee.username), "info")
+                return redirect(url_for("accounts.partner", organisation_id=organisation.id))
+        status = 422
+    return render_template("accounts/partner.html", organisation=organisation, manages=manages, form=form,
+                           members=members, KIND_LABELS=PARTNER_KIND_LABELS,
                            invitations=service.invitations_of_organisation(organisation) if manages else []), status
 
 

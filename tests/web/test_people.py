@@ -9,7 +9,7 @@ import re
 import pytest
 
 from tests.helpers import PASSWORD, csrf_token, login
-from web.accounts.models import AccessLink, Organisation, User
+from web.accounts.models import AccessLink, ApiToken, Organisation, User
 
 NEW_PASSWORD = "river-stone-orchard-42"
 ROLES = ["admin", "farmer_a", "worker_a", "operator", "inspector", "bureau_county", "bureau_city", "stranger"]
@@ -238,3 +238,33 @@ def test_signed_out_visitors_are_sent_to_sign_in(app, world):
     for path in ("/admin/users", "/admin/organisations", f"/admin/users/{world.farmer_a.id}"):
         response = anonymous.get(path)
         assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+# ---------------------------------------------------------------- the account page and API tokens
+
+
+def test_tokens_live_on_a_developer_page_and_ask_before_acting(app, world):
+    client = signed_in(app, "farmer_a")
+    account = client.get("/account").get_data(as_text=True)
+    assert "Authorization" not in account and "Bearer" not in account
+    assert 'href="/account/developer"' in account
+    page = client.get("/account/developer").get_data(as_text=True)
+    assert "Authorization: Bearer" in page
+
+    token = csrf_token(client, "/account/developer")
+    asked = client.post("/account/developer", data={"tk-csrf_token": token, "tk-name": "灌溉脚本", "tk-submit": "1"})
+    assert asked.status_code == 200 and 'name="confirm" value="yes"' in asked.get_data(as_text=True)
+    assert ApiToken.select().count() == 0
+    confirm_fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', asked.get_data(as_text=True)))
+    made = client.post("/account/developer", data=confirm_fields)
+    assert made.status_code == 200 and made.headers["Cache-Control"] == "no-store"
+    plain = re.search(r'<code class="token">(fk_[^<]+)</code>', made.get_data(as_text=True)).group(1)
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {plain}"}).status_code == 200
+    assert "(1)" in client.get("/account").get_data(as_text=True)
+
+    asked = post(client, "/account/tokens/revoke-all", {})
+    assert asked.status_code == 200 and 'name="confirm" value="yes"' in asked.get_data(as_text=True)
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {plain}"}).status_code == 200
+    done = post(client, "/account/tokens/revoke-all", {"confirm": "yes"})
+    assert done.status_code == 302
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {plain}"}).status_code == 401

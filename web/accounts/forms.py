@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from web.forms import Form
@@ -71,8 +71,3 @@ class SetPasswordForm(Form):
                             validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords do not match."))])
     submit = SubmitField(_l("Set password"))
 
-
-class ConfirmForm(Form):
-    """A button that asks once more before something that cannot be undone."""
-
-    confirm = BooleanField(_l("Yes, I am sure"), validators=[DataRequired(_l("Tick the box to confirm."))])

@@ -35,7 +35,9 @@ def _actor():
 def _fill_place(form, actor):
     from web.accounts.views import ROLE_LABELS
 
-    form.role.choices = [(r, ROLE_LABELS[r]) for r in service.grantable_roles(actor)]
+    # The farmer first: the role most people are given, and never the administrator by default.
+    roles = sorted(service.grantable_roles(actor), key=lambda r: r != "farmer")
+    form.role.choices = [(r, ROLE_LABELS[r]) for r in roles]
     form.organisation.choices = [(0, _("None"))] + [(o.id, o.name) for o in service.list_organisations(actor)]
     return form
 

@@ -9,7 +9,8 @@ from weather import advice, cap, service
 from weather.models import AdviceRule
 from web.db import database
 
-LIVESTOCK = re.compile(r"畜禽|圈舍|livestock", re.I)
+# Sheds and pens of farm animals (the drinking water "for people and livestock" in a drought is for everyone).
+LIVESTOCK = re.compile(r"畜禽|圈舍|livestock (shed|housing)|into sheds", re.I)
 
 
 def cold_wave(identifier="CW-1", geocodes=("360722",), area="信丰县"):

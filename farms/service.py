@@ -918,11 +918,18 @@ def acknowledge_alert(user, alert_id):
     return Alert.get_by_id(alert.id)
 
 
-def farms_for_matching():
-    """Every farm with its county code and location, for matching weather warnings."""
+def farms_for_matching(user=None):
+    """Every farm (or those ``user`` may view) with its county code and location, for matching weather
+    warnings."""
+    query = visible_farms(user) if user is not None else Farm.select()
     return [{"id": f.id, "name": f.name, "county_code": f.county_code, "latitude": f.latitude,
-             "longitude": f.longitude} for f in Farm.select(Farm.id, Farm.name, Farm.county, Farm.latitude,
-                                                           Farm.longitude)]
+             "longitude": f.longitude} for f in query.select(Farm.id, Farm.name, Farm.county, Farm.latitude,
+                                                            Farm.longitude).order_by(Farm.name)]
+
+
+def sees_every_farm(user):
+    """Administrators and inspectors see every farm: no farm is more theirs than another."""
+    return farm_scope(user).everything
 
 
 def plot_by_id(plot_id):

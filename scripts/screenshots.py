@@ -71,6 +71,11 @@ PAGES = [
     ("admin-feeds", "admin", "/weather/feeds"),
     ("admin-advice", "admin", "/weather/advice"),
     ("admin-account", "admin", "/account"),
+    ("admin-users", "admin", "/admin/users"),
+    ("admin-user", "admin", "/admin/users/{user}"),
+    ("admin-organisations", "admin", "/admin/organisations"),
+    ("bureau-people", "bureau_xinfeng", "/admin/users"),
+    ("developer", "farmer1", "/account/developer"),
 ]
 
 # placeholder -> (user, page whose links hold it, regular expression of the link)
@@ -83,6 +88,7 @@ FIND = {
     "warning": ("farmer1", "/weather/", r'href="/weather/warnings/(\d+)"'),
     "batch": ("farmer1", "/batches/", r'href="/batches/(\d+)"'),
     "code": ("farmer1", "/batches/{batch}", r'/t/([0-9A-Za-z]+)'),
+    "user": ("admin", "/admin/users?q=farmer2", r'href="/admin/users/(\d+)"'),
 }
 
 
@@ -195,7 +201,7 @@ def find_ids(site):
     return found
 
 
-def shoot(out, tree, port):
+def shoot(out, tree, port, only=None):
     out.mkdir(parents=True, exist_ok=True)
     data_dir = Path(tempfile.mkdtemp(prefix="screenshots-"))
     server = serve(tree, data_dir, port)
@@ -209,6 +215,8 @@ def shoot(out, tree, port):
         if missing:
             print("not found in the demo:", ", ".join(missing))
         for name, user, path in PAGES:
+            if only and name not in only:
+                continue
             try:
                 url = path.format(**ids)
             except (KeyError, IndexError):
@@ -269,12 +277,14 @@ def main():
     shoot_cmd.add_argument("out", type=Path)
     shoot_cmd.add_argument("--tree", type=Path, default=ROOT, help="the source tree to serve (default: this one)")
     shoot_cmd.add_argument("--port", type=int, default=0, help="default: a free port")
+    shoot_cmd.add_argument("--only", default="", help="comma-separated page names (default: every page)")
     compare_cmd = commands.add_parser("compare", help="identical or not, page by page")
     compare_cmd.add_argument("old", type=Path)
     compare_cmd.add_argument("new", type=Path)
     args = parser.parse_args()
     if args.command == "shoot":
-        shoot(args.out.resolve(), args.tree.resolve(), args.port or free_port())
+        shoot(args.out.resolve(), args.tree.resolve(), args.port or free_port(),
+              {n for n in args.only.split(",") if n})
     else:
         compare(args.old, args.new)
 

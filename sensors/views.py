@@ -200,6 +200,13 @@ def device_page(device_id):
 @bp.post("/devices/<int:device_id>/rotate")
 def device_rotate(device_id):
     device = service.get_device(g.user, device_id, Access.MANAGE)
+    if request.form.get("confirm") != "yes":
+        return render_template(
+            "confirm.html", title=_("Issue a new token"), button=_("Issue a new token"), danger=False,
+            message=_("%(device)s's current token stops working at once; the device sends nothing until it is "
+                      "given the new one.", device=device.name),
+            action=url_for("sensors.device_rotate", device_id=device.id),
+            cancel=url_for("sensors.device_page", device_id=device.id))
     try:
         token = service.rotate_token(g.user, device)
     except Unavailable as e:
@@ -212,6 +219,12 @@ def device_rotate(device_id):
 @bp.post("/devices/<int:device_id>/revoke")
 def device_revoke(device_id):
     device = service.get_device(g.user, device_id, Access.MANAGE)
+    if request.form.get("confirm") != "yes":
+        return render_template(
+            "confirm.html", title=_("Revoke all tokens"), button=_("Revoke all tokens"), danger=True,
+            message=_("%(device)s can send nothing until you issue a new token.", device=device.name),
+            action=url_for("sensors.device_revoke", device_id=device.id),
+            cancel=url_for("sensors.device_page", device_id=device.id))
     count = service.revoke_tokens(g.user, device)
     if count:
         flash(_("The device's token is revoked: it can send nothing until you issue a new one."), "info")

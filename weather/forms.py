@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, URL
 
 from web.forms import Form
@@ -10,7 +11,9 @@ LEVEL_LABELS = {"blue": _l("Blue"), "yellow": _l("Yellow"), "orange": _l("Orange
 
 
 class PreferencesForm(Form):
-    channels = SelectMultipleField(_l("Channels"), choices=list(CHANNEL_LABELS.items()))
+    # Boxes to tick, not a multiple select: a phone shows a select's first rows only (短信 was cut off).
+    channels = SelectMultipleField(_l("Channels"), choices=list(CHANNEL_LABELS.items()),
+                                   widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
     min_level = SelectField(_l("Notify from level"), choices=list(LEVEL_LABELS.items()), default="blue")
     quiet_start = StringField(_l("Quiet from (HH:MM)"), validators=[Optional(), Length(max=5)])
     quiet_end = StringField(_l("Quiet until (HH:MM)"), validators=[Optional(), Length(max=5)])

@@ -339,6 +339,23 @@ def active_warnings():
     return list(query)
 
 
+def farms_touched(warnings, user):
+    """{warning id: names of ``user``'s farms the warning covers}, for the farms the user works on or
+    oversees (nothing for those who see every farm: all farms are no more theirs than any)."""
+    if user is None or farms.sees_every_farm(user):
+        return {}
+    farm_list = farms.farms_for_matching(user)
+    if not farm_list:
+        return {}
+    names = {f["id"]: f["name"] for f in farm_list}
+    touched = {}
+    for warning in warnings:
+        matched = match_farms(json.loads(warning.document), farm_list)
+        if matched:
+            touched[warning.id] = [names[farm_id] for farm_id in names if farm_id in matched]
+    return touched
+
+
 def get_warning(warning_id):
     return WeatherWarning.get_or_none(WeatherWarning.id == warning_id)
 

@@ -4,6 +4,7 @@ import json
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from farms import service as farms
 from weather import advice, demo, permissions, service
@@ -57,8 +58,11 @@ def _info(document, locale):
 
 @bp.get("/")
 def warnings():
-    rows = [(w, _info(json.loads(w.document), get_locale())) for w in service.active_warnings()]
-    return render_template("weather/warnings.html", warnings=rows, local_time=from_utc_naive)
+    active = service.active_warnings()
+    rows = [(w, _info(json.loads(w.document), get_locale())) for w in active]
+    touched = service.farms_touched(active, g.user)
+    rows.sort(key=lambda row: row[0].id not in touched)  # the user's own first, each part newest first
+    return render_template("weather/warnings.html", warnings=rows, touched=touched, local_time=from_utc_naive)
 
 
 @bp.get("/warnings/<int:warning_id>")
@@ -156,7 +160,8 @@ def advice_rules():
     if event_type not in advice.EVENT_TYPES + ("*",):
         abort(404)
     rules = service.advice_rules(event_type)
-    return render_template("weather/advice.html", rules=rules, event_type=event_type, types=advice.EVENT_TYPES)
+    return render_template("weather/advice.html", rules=rules, event_type=event_type, types=advice.EVENT_TYPES,
+                           crop_label=_crop_labels())
 
 
 @bp.route("/advice/<int:rule_id>", methods=["GET", "POST"])
@@ -168,4 +173,19 @@ def advice_edit(rule_id):
         service.update_advice_rule(rule, form.text_zh.data.strip(), form.text_en.data.strip())
         flash(_("Saved."), "info")
         return redirect(url_for("weather.advice_rules", type=rule.event_type))
-    return render_template("weather/advice_edit.html", form=form, rule=rule), 422 if form.errors else 200
+    return render_template("weather/advice_edit.html", form=form, rule=rule,
+                           crop_label=_crop_labels()), 422 if form.errors else 200
+
+
+# What an advice row's crop column holds, besides crop codes: "*", categories and kinds of farming.
+ADVICE_GROUP_LABELS = {"*": _l("All crops"), "greenhouse": _l("Greenhouses"), "livestock": _l("Livestock"),
+                       "fruit": _l("Fruit"), "vegetable": _l("Vegetables"), "tea": _l("Tea"),
+                       "aquatic": _l("Fish and crabs"), "grain": _l("Grain"), "oil": _l("Oil crops")}
+
+
+def _crop_labels():
+    """crop column value -> the name a person reads (a crop's name, a group's label, else the code)."""
+    english = str(get_locale()).startswith("en")
+    names = {c.code: (c.name_en if english else c.name_zh) for c in farms.crops()}
+    labels = {**{k: str(v) for k, v in ADVICE_GROUP_LABELS.items()}, **names}
+    return lambda code: labels.get(code, code)

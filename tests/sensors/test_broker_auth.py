@@ -203,8 +203,8 @@ def test_with_the_broker_away_no_token_is_issued_and_a_revocation_reaches_it_lat
     assert "MQTT" in page.get_data(as_text=True)
     assert not Device.select().where(Device.uid == "station-new").exists()  # nothing half made
 
-    page = client.post(f"/devices/{device.id}/rotate",
-                       data={"csrf_token": csrf_token(client, f"/devices/{device.id}")}, follow_redirects=True)
+    page = client.post(f"/devices/{device.id}/rotate", follow_redirects=True,
+                       data={"csrf_token": csrf_token(client, f"/devices/{device.id}"), "confirm": "yes"})
     assert "MQTT" in page.get_data(as_text=True)
     with app.app_context():
         assert service.authenticate(token)[0].id == device.id  # the old token still works here

@@ -24,8 +24,8 @@ def sensors_of(body):
     return body[start:body.index("</section>", start)]
 
 
-def post_button(client, path, page):
-    return client.post(path, data={"csrf_token": csrf_token(client, page)})
+def post_button(client, path, page, **data):
+    return client.post(path, data={"csrf_token": csrf_token(client, page), **data})
 
 
 # ---------------------------------------------------------------- devices and tokens
@@ -91,7 +91,12 @@ def test_rotate_and_revoke(client, greenhouse):
     assert client.post(f"/devices/{device.id}/rotate").status_code == 400
     assert ingest(client, old, [{"metric": "co2", "ts": time.time() - 300, "value": 410}]).status_code == 200
 
-    rotated = post_button(client, f"/devices/{device.id}/rotate", page)
+    # Each button asks once more before it changes anything.
+    for action in ("rotate", "revoke"):
+        asked = post_button(client, f"/devices/{device.id}/{action}", page)
+        assert asked.status_code == 200 and 'name="confirm" value="yes"' in asked.get_data(as_text=True)
+        assert ingest(client, old, [{"metric": "co2", "ts": time.time() - 250, "value": 410}]).status_code == 200
+    rotated = post_button(client, f"/devices/{device.id}/rotate", page, confirm="yes")
     assert rotated.status_code == 200 and rotated.headers["Cache-Control"] == "no-store"
     new = TOKEN.search(rotated.get_data(as_text=True)).group(0)
     assert new != old
@@ -99,7 +104,7 @@ def test_rotate_and_revoke(client, greenhouse):
     assert ingest(client, new, [{"metric": "co2", "ts": time.time() - 200, "value": 411}]).status_code == 200
     assert DeviceCredential.select().where(DeviceCredential.revoked_at.is_null()).count() == 1
 
-    revoked = post_button(client, f"/devices/{device.id}/revoke", page)
+    revoked = post_button(client, f"/devices/{device.id}/revoke", page, confirm="yes")
     assert revoked.status_code == 302 and revoked.headers["Location"].endswith(page)
     assert ingest(client, new, [{"metric": "co2", "ts": time.time() - 100, "value": 412}]).status_code == 401
     assert DeviceCredential.select().where(DeviceCredential.revoked_at.is_null()).count() == 0

@@ -2,6 +2,7 @@
 
 
 def init_app(app):
-    from web.accounts import views
+    from web.accounts import admin, views
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(admin.bp)

@@ -55,3 +55,45 @@ class InvitationForm(Form):
     role = SelectField(_l("Role"), choices=[("member", _l("Member")), ("manager", _l("Manager"))],
                        default="member")
     submit = SubmitField(_l("Invite"))
+
+
+def _optional_int(value):
+    try:
+        return int(value) if value not in (None, "", "None") else 0
+    except (TypeError, ValueError):
+        return -1
+
+
+class PlaceForm(Form):
+    """A user's role and place: what an administrator sets."""
+
+    role = SelectField(_l("Role"), choices=[])
+    organisation = SelectField(_l("Organisation"), coerce=_optional_int, choices=[], validate_choice=False)
+    organisation_role = SelectField(_l("Standing in the organisation"),
+                                    choices=[("member", _l("Member")), ("manager", _l("Manager"))], default="member")
+    division = StringField(_l("Division code (bureau users)"), validators=[Optional(), Length(max=6)])
+    submit = SubmitField(_l("Save"))
+
+
+class NewUserForm(PlaceForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    display_name = StringField(_l("Name"), validators=[Optional(), Length(max=64)])
+    password = PasswordField(_l("Password (leave empty to send an invitation link)"),
+                             validators=[Optional(), Length(max=256)])
+    submit = SubmitField(_l("Add user"))
+
+
+class OrganisationForm(Form):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    kind = SelectField(_l("Kind"), choices=[])
+    division = StringField(_l("Division code"), validators=[Optional(), Length(max=6)])
+    contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=32)])
+    submit = SubmitField(_l("Add organisation"))
+
+
+class SetPasswordForm(Form):
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=8, max=256)])
+    confirm = PasswordField(_l("Repeat new password"),
+                            validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords do not match."))])
+    submit = SubmitField(_l("Set password"))
+

@@ -69,3 +69,19 @@ class Invitation(BaseModel):
     created_at = pw.DateTimeField(default=utcnow)
     expires_at = pw.DateTimeField()
     answered_at = pw.DateTimeField(null=True)
+
+
+LINK_PURPOSES = ("welcome", "reset")
+
+
+class AccessLink(BaseModel):
+    """A one-time link by which a user sets their password: on being invited (welcome) or after
+    forgetting it (reset). Issued by an administrator; only its SHA-256 is stored, and it expires."""
+
+    user = pw.ForeignKeyField(User, backref="access_links", on_delete="CASCADE")
+    purpose = pw.CharField(max_length=8)  # one of LINK_PURPOSES
+    token_hash = pw.CharField(max_length=64, unique=True)
+    issued_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = pw.DateTimeField(default=utcnow)
+    expires_at = pw.DateTimeField()
+    used_at = pw.DateTimeField(null=True)

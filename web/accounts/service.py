@@ -4,14 +4,14 @@ import hashlib
 import secrets
 
 import peewee as pw
+from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from flask_babel import gettext as _
-
-from web.accounts.models import (ORGANISATION_KINDS, ORGANISATION_ROLES, PARTNER_KINDS, ROLES, ApiToken, Invitation, Organisation,
-                                 User)
+from web.accounts.models import (LINK_PURPOSES, ORGANISATION_KINDS, ORGANISATION_ROLES, PARTNER_KINDS, ROLES,
+                                 AccessLink, ApiToken, Invitation, Organisation, User)
 from web.clock import utcnow
 from web.db import Conflict, ValidationError, database
+from web import divisions
 from web.divisions import Division
 from web.permissions import Denied
 
@@ -362,3 +362,247 @@ def revoke_invitation(user, invitation_id):
 def users_with_role(role):
     """Active users of ``role``, by id."""
     return list(User.select().where((User.role == role) & User.active).order_by(User.id))
+
+
+def revoke_all_tokens(user):
+    """Every live token of ``user`` stops working; returns how many."""
+    return (ApiToken.update(revoked_at=utcnow())
+            .where((ApiToken.user == user) & ApiToken.revoked_at.is_null()).execute())
+
+
+# ---------------------------------------------------------------- administration of people
+#
+# Administrators manage every user and organisation. A bureau administrator (a bureau user who
+# manages the bureau's organisation) manages the people inside the bureau's division: bureau users
+# of a division within it, and users of organisations placed within it; never an administrator.
+
+LINK_HOURS = {"welcome": 7 * 24, "reset": 24}
+BUREAU_GRANTS = ("farmer", "operator", "bureau")
+BUREAU_ORGANISATION_KINDS = tuple(k for k in ORGANISATION_KINDS if k != "bureau")
+
+
+def is_bureau_admin(user):
+    return (user is not None and user.role == "bureau" and user.organisation_role == "manager"
+            and user.organisation_id is not None and bool(user.division_code))
+
+
+def administers(user):
+    """May ``user`` open the people pages at all."""
+    return user is not None and (user.role == "admin" or is_bureau_admin(user))
+
+
+def _require_admin(actor):
+    if not administers(actor):
+        raise Denied(403, _("Only administrators manage people."))
+
+
+def grantable_roles(actor):
+    return ROLES if actor.role == "admin" else BUREAU_GRANTS
+
+
+def _in_division(actor, division_code):
+    return actor.role == "admin" or (bool(division_code) and divisions.covers(actor.division_code, division_code))
+
+
+def may_manage(actor, target):
+    """May ``actor`` change ``target`` (role, organisation, activity, password links)."""
+    if not administers(actor) or target is None:
+        return False
+    if actor.role == "admin":
+        return True
+    if target.role == "admin":
+        return False
+    if target.division_code:
+        return _in_division(actor, target.division_code)
+    organisation = target.organisation
+    return organisation is not None and _in_division(actor, organisation.division_code)
+
+
+def _division_condition(actor):
+    start = divisions.prefix(actor.division_code)
+    return User.division.startswith(start) | Organisation.division.startswith(start)
+
+
+def list_users(actor, query="", include_inactive=True):
+    """The users ``actor`` administers, matching ``query`` (username or display name)."""
+    _require_admin(actor)
+    select = User.select(User, Organisation).join(Organisation, pw.JOIN.LEFT_OUTER, on=User.organisation)
+    if actor.role != "admin":
+        select = select.where(_division_condition(actor) & (User.role != "admin"))
+    query = (query or "").strip()[:64]
+    if query:
+        select = select.where(User.username.contains(query) | User.display_name.contains(query))
+    if not include_inactive:
+        select = select.where(User.active == True)  # noqa: E712
+    return list(select.order_by(User.username))
+
+
+def managed_user(actor, user_id):
+    """The user ``actor`` may manage, else 403 (not an administrator) or 404 (not theirs)."""
+    _require_admin(actor)
+    target = User.get_or_none(User.id == user_id)
+    if not may_manage(actor, target):
+        raise Denied(404, "user not found")
+    return target
+
+
+def list_organisations(actor):
+    _require_admin(actor)
+    select = Organisation.select()
+    if actor.role != "admin":
+        select = select.where(Organisation.division.startswith(divisions.prefix(actor.division_code)))
+    return list(select.order_by(Organisation.name))
+
+
+def _placement_errors(actor, role, organisation, organisation_role, division_code):
+    """Field errors of a user's role and place, as ``actor`` may grant them."""
+    errors = {}
+    if role not in grantable_roles(actor):
+        errors["role"] = _("You may not give this role.")
+    if organisation_role not in ORGANISATION_ROLES:
+        errors["organisation_role"] = _("manager or member")
+    if role == "admin" and organisation is not None:
+        errors["organisation"] = _("Administrators belong to no organisation.")
+    if organisation is not None and not _in_division(actor, organisation.division_code):
+        errors["organisation"] = _("Outside your division.")
+    if role == "bureau":
+        if not division_code or not Division.get_or_none(Division.code == division_code):
+            errors["division"] = _("A bureau user needs a known division code.")
+        elif not _in_division(actor, division_code):
+            errors["division"] = _("Outside your division.")
+    elif division_code:
+        errors["division"] = _("Only bureau users have a division.")
+    elif actor.role != "admin" and organisation is None and "organisation" not in errors:
+        errors["organisation"] = _("Choose an organisation within your division.")
+    if role == "operator" and organisation is None and "organisation" not in errors:
+        errors["organisation"] = _("An operator belongs to an organisation.")
+    return errors
+
+
+def _organisation(organisation_id):
+    if not organisation_id:
+        return None
+    organisation = get_organisation(organisation_id)
+    if organisation is None:
+        raise ValidationError(_("Some fields need correcting."), {"organisation": _("Unknown organisation.")})
+    return organisation
+
+
+def invite_user(actor, username, role, display_name="", organisation_id=None, organisation_role="member",
+                division_code=None, password=None):
+    """``actor`` adds a user. With ``password`` they sign in with it; without, the user is invited:
+    returns (user, welcome link token), the token shown once, by which they choose their password."""
+    _require_admin(actor)
+    username = (username or "").strip()
+    division_code = (division_code or "").strip() or None
+    organisation = _organisation(organisation_id)
+    errors = _placement_errors(actor, role, organisation, organisation_role, division_code)
+    if not username or len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
+        errors["username"] = _("Letters, digits, dots, dashes and underscores, at most 64.")
+    if errors:
+        raise ValidationError(_("Some fields need correcting."), errors)
+    invited = not password
+    with database.atomic():
+        user = create_user(username, password or secrets.token_urlsafe(32), role, display_name=display_name or "",
+                           organisation=organisation, division_code=division_code,
+                           organisation_role=organisation_role)
+        token = issue_link(actor, user, "welcome") if invited else None
+    return user, token
+
+
+def update_user(actor, target, role, organisation_id=None, organisation_role="member", division_code=None):
+    """``actor`` sets ``target``'s role, organisation (with their standing in it) and division."""
+    if not may_manage(actor, target):
+        raise Denied(404, "user not found")
+    division_code = (division_code or "").strip() or None
+    organisation = _organisation(organisation_id)
+    errors = _placement_errors(actor, role, organisation, organisation_role, division_code)
+    if target.id == actor.id and (role != target.role or organisation_role != target.organisation_role):
+        errors["role"] = _("You cannot change your own role.")
+    if errors:
+        raise ValidationError(_("Some fields need correcting."), errors)
+    User.update(role=role, organisation=organisation, organisation_role=organisation_role,
+                division=division_code).where(User.id == target.id).execute()
+    if role != target.role:
+        end_sessions(target)  # what they may do changed: they sign in again
+    return User.get_by_id(target.id)
+
+
+def set_active(actor, target, active):
+    """Deactivate (their sessions, tokens and links stop working) or reactivate ``target``."""
+    if not may_manage(actor, target):
+        raise Denied(404, "user not found")
+    if target.id == actor.id:
+        raise Conflict(_("You cannot deactivate yourself."), {"active": _("Your own account.")})
+    with database.atomic():
+        User.update(active=bool(active)).where(User.id == target.id).execute()
+        if not active:
+            end_sessions(target)
+            AccessLink.update(used_at=utcnow()).where((AccessLink.user == target)
+                                                      & AccessLink.used_at.is_null()).execute()
+    return User.get_by_id(target.id)
+
+
+def issue_link(actor, target, purpose="reset"):
+    """A one-time link token by which ``target`` sets a password; earlier open links of theirs end.
+    Only its digest is kept: show the token once."""
+    if purpose not in LINK_PURPOSES:
+        raise ValueError(purpose)
+    if not may_manage(actor, target):
+        raise Denied(404, "user not found")
+    if not target.active:
+        raise Conflict(_("This account is deactivated."), {"active": _("Reactivate it first.")})
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    with database.atomic():
+        AccessLink.update(used_at=now).where((AccessLink.user == target) & AccessLink.used_at.is_null()).execute()
+        AccessLink.create(user=target, purpose=purpose, token_hash=_digest(token), issued_by=actor,
+                          expires_at=now + dt.timedelta(hours=LINK_HOURS[purpose]))
+    return token
+
+
+def open_link(token):
+    """The live link record of ``token`` (unused, unexpired, of an active user), or None."""
+    if not token or len(token) > 100:
+        return None
+    return (AccessLink.select(AccessLink, User).join(User, on=AccessLink.user)
+            .where((AccessLink.token_hash == _digest(token)) & AccessLink.used_at.is_null()
+                   & (AccessLink.expires_at > utcnow()) & (User.active == True))  # noqa: E712
+            .first())
+
+
+def use_link(token, new_password):
+    """Set the password through a one-time link; the link is spent and older sessions end."""
+    with database.atomic():
+        link = open_link(token)
+        if link is None:
+            raise Conflict(_("This link has been used, withdrawn or has expired. Ask your administrator for a new one."))
+        user = link.user
+        problem = password_problem(new_password, user.username, user.display_name)
+        if problem:
+            raise ValidationError(_("Choose another password."), {"new_password": problem})
+        spent = (AccessLink.update(used_at=utcnow())
+                 .where((AccessLink.id == link.id) & AccessLink.used_at.is_null()).execute())
+        if not spent:
+            raise Conflict(_("This link has been used, withdrawn or has expired. Ask your administrator for a new one."))
+        User.update(password_hash=hash_password(new_password)).where(User.id == user.id).execute()
+        end_sessions(user)
+    return user
+
+
+def admin_create_organisation(actor, name, kind, division_code=None, contact_phone=""):
+    """Administrators add any organisation; a bureau administrator one within the division (not a bureau)."""
+    _require_admin(actor)
+    name, division_code = (name or "").strip(), (division_code or "").strip() or None
+    errors = {}
+    if not name or len(name) > 120:
+        errors["name"] = _("1 to 120 characters.")
+    if kind not in (ORGANISATION_KINDS if actor.role == "admin" else BUREAU_ORGANISATION_KINDS):
+        errors["kind"] = _("You may not add this kind of organisation.")
+    if division_code and not Division.get_or_none(Division.code == division_code):
+        errors["division"] = _("Unknown division code.")
+    elif actor.role != "admin" and not _in_division(actor, division_code):
+        errors["division"] = _("Outside your division.")
+    if errors:
+        raise ValidationError(_("Some fields need correcting."), errors)
+    return create_organisation(name, kind, division_code, contact_phone=(contact_phone or "")[:32])

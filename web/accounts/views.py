@@ -4,6 +4,8 @@ from urllib.parse import urlsplit
 from flask import (Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, session,
                    url_for)
 from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_wtf.csrf import generate_csrf
 from flask_babel import lazy_gettext as _l
 
 from web import registry, security
@@ -92,8 +94,6 @@ def account():
     if g.user is None:
         abort(401)
     password_form = PasswordForm(prefix="pw")
-    token_form = TokenForm(prefix="tk")
-    new_token = None
     if password_form.submit.data and password_form.validate_on_submit():
         try:
             service.change_password(g.user, password_form.old_password.data, password_form.new_password.data)
@@ -102,12 +102,35 @@ def account():
         else:
             flash(_("Your password has been changed."), "info")
             return redirect(url_for("accounts.account"))
-    elif token_form.submit.data and token_form.validate_on_submit():
-        new_token, _record = service.create_token(g.user, token_form.name.data)
     return render_template("accounts/account.html", password_form=password_form,
                            invitations=service.invitations_for(g.user),
-                           token_form=token_form, new_token=new_token,
-                           tokens=service.tokens_of(g.user))
+                           live_tokens=sum(1 for t in service.tokens_of(g.user) if t.revoked_at is None))
+
+
+@bp.route("/account/developer", methods=["GET", "POST"])
+def developer():
+    """API tokens, for those who connect programs: apart from the farmer's everyday account page."""
+    if g.user is None:
+        abort(401)
+    token_form = TokenForm(prefix="tk")
+    new_token = None
+    if token_form.submit.data and token_form.validate_on_submit():
+        if request.form.get("confirm") != "yes":
+            return _confirm(_("Create token"), _("Anyone holding the token acts as you through the API until it "
+                                                  "is revoked. Create it?"),
+                            url_for("accounts.developer"), {"tk-name": token_form.name.data, "tk-submit": "1",
+                                                             "tk-csrf_token": generate_csrf()})
+        new_token, _record = service.create_token(g.user, token_form.name.data)
+    response = make_response(render_template("accounts/developer.html", token_form=token_form, new_token=new_token,
+                                              tokens=service.tokens_of(g.user)))
+    if new_token:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _confirm(title, message, action, fields=None, danger=False):
+    return render_template("confirm.html", title=title, message=message, action=action, fields=fields,
+                           button=title, danger=danger, cancel=url_for("accounts.developer"))
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")
@@ -117,7 +140,19 @@ def revoke_token(token_id):
     if not service.revoke_token(g.user, token_id):
         abort(404)
     flash(_("The token has been revoked."), "info")
-    return redirect(url_for("accounts.account"))
+    return redirect(url_for("accounts.developer"))
+
+
+@bp.post("/account/tokens/revoke-all")
+def revoke_all_tokens():
+    if g.user is None:
+        abort(401)
+    if request.form.get("confirm") != "yes":
+        return _confirm(_("Revoke all tokens"), _("Every program using one of your tokens stops working at once."),
+                        url_for("accounts.revoke_all_tokens"), danger=True)
+    count = service.revoke_all_tokens(g.user)
+    flash(ngettext("%(num)d token has been revoked.", "%(num)d tokens have been revoked.", count), "info")
+    return redirect(url_for("accounts.developer"))
 
 
 def _own_organisation():

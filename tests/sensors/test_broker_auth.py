@@ -5,21 +5,15 @@ broker's accounts in step with the device registry (sensors.broker).
 Before this, the broker was open: any client could subscribe to farms/+/devices/+/up, collect every device's
 token from the payloads and post readings as any device."""
 import json
-import shutil
-import socket
-import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from sensors.models import Device, DeviceCredential, Reading
-from tests.helpers import csrf_token, login, need, spare_port
+from tests.helpers import csrf_token, login, production_mosquitto_conf, spare_port, start_mosquitto
 from web.db import Unavailable
 
-MOSQUITTO = "/usr/sbin/mosquitto"
-PLUGIN = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so"
 ADMIN_PASSWORD = "admin-test-password"
 INGEST_PASSWORD = "ingest-test-password"
 
@@ -27,29 +21,10 @@ INGEST_PASSWORD = "ingest-test-password"
 
 @pytest.fixture
 def broker(tmp_path):
-    """A Mosquitto with dynamic security on a port of its own; yields its port."""
-    for path in (MOSQUITTO, PLUGIN):
-        need(Path(path).exists(), f"{path} is missing: apt-get install mosquitto")
-    need(shutil.which("mosquitto_ctrl"), "mosquitto_ctrl is missing: apt-get install mosquitto-clients")
+    """A Mosquitto with the production configuration (docs/deploy/mosquitto.conf) on a port of its own; yields
+    its port."""
     port = spare_port()
-    state = tmp_path / "dynamic-security.json"
-    subprocess.run(["mosquitto_ctrl", "dynsec", "init", str(state), "admin", ADMIN_PASSWORD], check=True,
-                   capture_output=True, timeout=30)
-    conf = tmp_path / "mosquitto.conf"
-    # user root: started as root, Mosquitto would become "mosquitto" and could not read the test's private
-    # temporary directory (as another user it keeps its own).
-    conf.write_text(f"user root\nper_listener_settings false\nlistener {port} 127.0.0.1\nallow_anonymous false\n"
-                    f"plugin {PLUGIN}\nplugin_opt_config_file {state}\n")
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=open(tmp_path / "mosquitto.log", "w"),
-                            stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert proc.poll() is None and time.monotonic() < deadline, "the test's Mosquitto did not start"
-            time.sleep(0.05)
+    proc = start_mosquitto(production_mosquitto_conf(tmp_path, port, admin_password=ADMIN_PASSWORD), port)
     yield port
     proc.terminate()
     proc.wait(timeout=10)

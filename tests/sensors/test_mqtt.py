@@ -18,7 +18,7 @@ import peewee as pw
 import pytest
 
 from sensors.models import Device, Reading, Rollup
-from tests.helpers import need, spare_port
+from tests.helpers import MOSQUITTO, need, spare_port, start_mosquitto
 
 BROKER_HOST, BROKER_PORT = "127.0.0.1", 1883
 BROKER = f"mqtt://{BROKER_HOST}:{BROKER_PORT}"
@@ -358,21 +358,10 @@ def test_pubacks_go_out_in_the_order_the_messages_came(app):
 
 def _start_broker(port, tmp_path):
     """A Mosquitto of the test's own on ``port`` (loopback, anonymous, no persistence), up when it returns."""
-    need(Path("/usr/sbin/mosquitto").exists(), "mosquitto is not installed: apt-get install mosquitto")
+    need(Path(MOSQUITTO).exists(), "mosquitto is not installed: apt-get install mosquitto")
     conf = tmp_path / "mosquitto.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    proc = subprocess.Popen(["/usr/sbin/mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc
-        except OSError:
-            assert proc.poll() is None, "the test's Mosquitto exited at start"
-            time.sleep(0.05)
-    proc.kill()
-    pytest.fail("the test's Mosquitto did not listen within 10 s")
+    return start_mosquitto(conf, port)
 
 
 def test_worker_is_back_within_seconds_of_a_broker_outage_without_a_storm(greenhouse, mqtt_env, workers,

@@ -292,6 +292,17 @@ DYNSEC_PLUGIN = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so"
 DEPLOY = Path(__file__).resolve().parents[1] / "docs" / "deploy"
 
 
+def listening(port, host="127.0.0.1"):
+    """Whether something accepts connections on ``host:port`` (a service the test needs)."""
+    import socket
+
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
 def spare_port():
     import socket
 

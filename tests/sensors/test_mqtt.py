@@ -6,7 +6,6 @@ and topic prefix unique to the test, so runs never see each other's messages or 
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,7 +17,7 @@ import peewee as pw
 import pytest
 
 from sensors.models import Device, Reading, Rollup
-from tests.helpers import MOSQUITTO, need, spare_port, start_mosquitto
+from tests.helpers import MOSQUITTO, listening, need, spare_port, start_mosquitto
 
 BROKER_HOST, BROKER_PORT = "127.0.0.1", 1883
 BROKER = f"mqtt://{BROKER_HOST}:{BROKER_PORT}"
@@ -26,12 +25,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 60  # seconds for the worker to store everything
 
 
-def _broker_reachable():
-    try:
-        socket.create_connection((BROKER_HOST, BROKER_PORT), timeout=2).close()
-        return True
-    except OSError:
-        return False
 
 
 class WorkerProcess:
@@ -83,7 +76,8 @@ class WorkerProcess:
 @pytest.fixture
 def mqtt_env(app, tmp_path):
     """Environment for the worker process, and the topic prefix of this test."""
-    need(_broker_reachable(), "Mosquitto not reachable at 127.0.0.1:1883: apt-get install mosquitto")
+    need(listening(BROKER_PORT, BROKER_HOST),
+         "Mosquitto not reachable at 127.0.0.1:1883: apt-get install mosquitto")
     run = uuid.uuid4().hex[:12]
     prefix = f"test-{run}/"
     env = dict(os.environ, DATABASE_URL=app.config["DATABASE_URL"], DATA_DIR=str(tmp_path / "worker-data"),

@@ -145,24 +145,15 @@ def _app_with(app, **config):
                        "SECRET_KEY": "test-secret", "TESTING": True, **config})
 
 
-def _redis_reachable():
-    import socket
-
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=2).close()
-        return True
-    except OSError:
-        return False
 
 
 def test_with_redis_the_attempts_count_across_web_processes(app, world):
     """Several gunicorn workers share the counts through Redis (the real one at 127.0.0.1:6379): attempts
     spread over two processes still meet the limit."""
-    from tests.helpers import need
-
+    from tests.helpers import listening, need
     from web.security import limiter
 
-    need(_redis_reachable(), "Redis not reachable at 127.0.0.1:6379: apt-get install redis-server")
+    need(listening(6379), "Redis not reachable at 127.0.0.1:6379: apt-get install redis-server")
     shared = {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}
     first = _app_with(app, **shared).test_client()
     limiter.reset()  # counts an earlier run left in Redis (this test on the other database) are gone

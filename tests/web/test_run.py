@@ -3,7 +3,6 @@ supervisord, in a data directory and on ports of the test's own, against the rea
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import time
@@ -12,18 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import need, spare_port
+from tests.helpers import listening, need, spare_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 
-def _broker_reachable():
-    try:
-        socket.create_connection(("127.0.0.1", 1883), timeout=2).close()
-        return True
-    except OSError:
-        return False
 
 
 def _wait(condition, seconds, what, log):
@@ -48,7 +41,7 @@ def test_a_killed_ingest_worker_is_restarted_and_readings_sent_meanwhile_are_sto
     and SIGTERM still stops every process."""
     from sensors.mqtt import Publisher
 
-    need(_broker_reachable(), "Mosquitto not reachable at 127.0.0.1:1883: apt-get install mosquitto")
+    need(listening(1883), "Mosquitto not reachable at 127.0.0.1:1883: apt-get install mosquitto")
     run = uuid.uuid4().hex[:10]
     data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "MQTT_", "CHAIN_", "FLASK_"))}

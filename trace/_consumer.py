@@ -7,6 +7,7 @@ import threading
 import time
 
 from flask import current_app
+from peewee import Case, fn
 
 from farms import service as farms
 from trace._core import NS, step_name, verify_event
@@ -59,21 +60,28 @@ def record_scan(batch, remote_addr, serial=None):
 
 
 def scan_stats(batch):
-    """Counted scans (one per place and window), the first scan, and warnings a buyer should see."""
-    rows = list(Scan.select(Scan.place, Scan.scanned_at).where(Scan.batch == batch).tuples())
-    warnings = []
+    """Counted scans (one per place and window), the first scan, and warnings a buyer should see.
+    Counted in the database: a popular batch's scans are never loaded row by row."""
+    mine = Scan.batch == batch
     hour_ago = utcnow() - dt.timedelta(hours=1)
-    if len({place for place, at in rows if at >= hour_ago}) > SCANS_PER_HOUR_LIMIT:
+    total, first, recent = Scan.select(
+        fn.COUNT(Scan.id), fn.MIN(Scan.scanned_at),
+        fn.COUNT(Case(None, [(Scan.scanned_at >= hour_ago, Scan.place)], None).distinct())).where(mine).tuples().get()
+    warnings = []
+    if recent > SCANS_PER_HOUR_LIMIT:
         warnings.append("frequent")
     sale = (Event.select(Event.event_time)
             .where((Event.batch == batch) & (Event.biz_step == "retail_selling") & (Event.kind == "event"))
             .order_by(Event.event_time).first())
     if sale is not None:
-        before = {place for place, at in rows if at < sale.event_time}
-        after = {place for place, at in rows if at >= sale.event_time} - before
-        if len(after) > NEW_PLACES_AFTER_SALE_LIMIT:
+        before = Scan.select(Scan.place).where(mine & (Scan.scanned_at < sale.event_time))
+        after = (Scan.select(fn.COUNT(Scan.place.distinct()))
+                 .where(mine & (Scan.scanned_at >= sale.event_time) & Scan.place.not_in(before)).scalar())
+        if after > NEW_PLACES_AFTER_SALE_LIMIT:
             warnings.append("new_places")
-    return {"total": len(rows), "first": min((at for _place, at in rows), default=None), "warnings": warnings}
+    if isinstance(first, str):  # SQLite hands an aggregate's datetime back as text
+        first = dt.datetime.fromisoformat(first)
+    return {"total": total, "first": first, "warnings": warnings}
 
 
 # Public views, kept while every row they are drawn from is unchanged: the key is a digest of the
@@ -134,7 +142,9 @@ def public_view_now(batch):
     origin = origin or {}
     return {"batch": batch, "origin": origin, "inputs": inputs, "inspections": inspections,
             "conditions": conditions, "timeline": timeline, "verification": checked,
-            "verdict": verdict(origin, inputs, inspections, checked), "units": units_shown(conditions, inspections)}
+            "verdict": verdict(origin, inputs, inspections, checked), "units": units_shown(conditions, inspections),
+            # The page's HTML of this view, per language, filled by the page (trace.views): kept as long as the view.
+            "rendered": {}}
 
 
 # Verification states that mean the records cannot be relied on.

@@ -454,6 +454,30 @@ def _too_many_scans(e):
     return render_template("trace/public_busy.html", next_path=_raw_path()), 429
 
 
+def _view_parts(batch, view):
+    """The consumer page's parts drawn from ``view`` alone (the verdict, the details down to the
+    verification, the county's name), rendered once per language and kept in the view: views are cached
+    under a digest of every row they come from, so a changed row gives a new view and fresh HTML, and a
+    page view renders only what depends on the request (scans, serial, language links)."""
+    language = "en" if _english() else "zh"
+    parts = view["rendered"].get(language)
+    if parts is None:
+        origin = view["origin"]
+        farm = origin.get("farm") or {}
+        context = dict(
+            batch=batch, product=_product(batch), view=view, origin=origin, farm=farm,
+            # Each label translated once, not once per journey step (a lazy string looks its catalogue up each time).
+            step_labels={k: str(v) for k, v in STEP_LABELS.items()},
+            seal_labels={k: str(v) for k, v in SEAL_LABELS.items()},
+            conditions=sensors.describe_conditions(view["conditions"]), local_time=from_utc_naive,
+            UNIT_EXPLANATIONS=UNIT_EXPLANATIONS)
+        parts = {"verdict": Markup(render_template("trace/_public_verdict.html", **context)),
+                 "details": Markup(render_template("trace/_public_details.html", **context)),
+                 "county": divisions.full_name(farm["countyCode"]) if farm.get("countyCode") else farm.get("county")}
+        view["rendered"][language] = parts
+    return parts
+
+
 @bp.get("/t/<path:rest>")
 @bp.get("/01/<path:rest>")
 @limiter.limit(lambda: current_app.config["CONSUMER_LIMIT_PER_ADDRESS"], scope="consumer-address")
@@ -472,13 +496,9 @@ def consumer(rest):
         service.record_scan(batch, request.remote_addr, link.serial)
     view = service.public_view(batch)
     origin = view["origin"]
-    farm = origin.get("farm") or {}
-    county = divisions.full_name(farm["countyCode"]) if farm.get("countyCode") else farm.get("county")
     response = Response(render_template(
-        "trace/public.html", batch=batch, product=_product(batch), view=view, origin=origin, farm=farm,
-        # Each label translated once, not once per journey step (a lazy string looks its catalogue up each time).
-        step_labels={k: str(v) for k, v in STEP_LABELS.items()}, seal_labels={k: str(v) for k, v in SEAL_LABELS.items()},
-        county=county, conditions=sensors.describe_conditions(view["conditions"]), stats=service.scan_stats(batch), serial=link.serial, local_time=from_utc_naive,
-        next_path=_raw_path(), UNIT_EXPLANATIONS=UNIT_EXPLANATIONS))
+        "trace/public.html", batch=batch, product=_product(batch), view=view, origin=origin,
+        farm=origin.get("farm") or {}, parts=_view_parts(batch, view), stats=service.scan_stats(batch),
+        serial=link.serial, local_time=from_utc_naive, next_path=_raw_path()))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -92,3 +92,32 @@ def test_a_root_the_chain_lost_is_asked_again(verified):
     Root.update(state="ready").execute()
     assert states(verified)[0] == "pending"
     assert "verification-pending" in verified.page()
+
+
+def test_each_language_gets_its_own_page_from_the_cached_view(verified):
+    """The page's parts drawn from the view are rendered once per language and kept with the view: a
+    Chinese view and an English view of the same cached verdict each read in their own language."""
+    path = f"/t/{verified.batch['code']}"
+    chinese, english = verified.app.test_client(), verified.app.test_client()  # two shoppers, no account
+    english.set_cookie("locale", "en")
+    for _ in range(2):
+        zh = chinese.get(path).get_data(as_text=True)
+        en = english.get(path).get_data(as_text=True)
+        assert "全程记录已上链" in zh and "every record on the blockchain" not in zh
+        assert "every record on the blockchain" in en and "全程记录已上链" not in en
+    assert len(verified.calls) == 1
+
+
+def test_scans_are_counted_on_every_view_of_a_cached_page(verified):
+    """What depends on the request (the scan count, a label's serial) is never part of the kept HTML."""
+    from trace.models import Scan
+
+    path = f"/t/{verified.batch['code']}"
+    consumer = verified.app.test_client()
+    before = Scan.select().where(Scan.batch == verified.batch["id"]).count()
+    raw("DELETE FROM scan WHERE batch_id = ?", verified.batch["id"])
+    page = consumer.get(path, environ_base={"REMOTE_ADDR": "203.0.113.9"}).get_data(as_text=True)
+    assert before >= 1 and '<dd class="scan-total">1 ' in page
+    page = consumer.get(path, environ_base={"REMOTE_ADDR": "198.51.100.7"}).get_data(as_text=True)
+    assert '<dd class="scan-total">2' in page
+    assert len(verified.calls) == 1

@@ -42,6 +42,7 @@ import importlib.util
 import json
 import math
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -254,6 +255,14 @@ def start_gunicorn(env, port, workers, threads, log_path):
     raise RuntimeError("gunicorn did not answer within 60 s")
 
 
+def redis_answers():
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
 def get(connection, path, headers):
     connection.request("GET", path, headers=headers)
     response = connection.getresponse()
@@ -334,6 +343,10 @@ def pages(app, world, node, tmp, url, args):
                LOG_LEVEL="WARNING", PYTHONDONTWRITEBYTECODE="1", CONSUMER_LIMIT_PER_ADDRESS=UNLIMITED,
                CONSUMER_LIMIT_PER_PLACE=UNLIMITED, CHAIN_VERIFY_CACHE_SECONDS=str(args.cache_seconds))
     env.pop("CHAIN_ADMIN_KEY", None)  # the web process reads the chain; it never needs the admin
+    if args.workers > 1 and "RATELIMIT_STORAGE_URI" not in os.environ and redis_answers():
+        # As scripts/run: several workers share their throttling counts through Redis when one answers.
+        env["RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:6379"
+    print(f"  throttling counts in {env.get('RATELIMIT_STORAGE_URI', 'memory://')}", flush=True)
     port = __import__("chain.node", fromlist=["free_port"]).free_port()
     log_path = tmp / "gunicorn-access.log"
     if args.profile:  # in a thread of its own: the app's requests close its own database connection
@@ -405,7 +418,7 @@ def profile(app, batch, headers, runs):
               "top functions by own time, then by cumulative time:", flush=True)
         stats = pstats.Stats(profiler)
         stats.sort_stats("tottime").print_stats(15)
-        stats.sort_stats("cumulative").print_stats(25)
+        stats.sort_stats("cumulative").print_stats(40)
 
 
 # ---------------------------------------------------------------- 4: the independent verifier

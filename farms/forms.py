@@ -158,7 +158,10 @@ def product_choices(products, english, recent_ids=(), crop_ids=()):
 class LogForm(Form):
     kind = SelectField(_l("Kind"), choices=choices(LOG_KIND_LABELS, LOG_KINDS))
     timestamp = TimestampField(_l("Date and time"), validators=[InputRequired()])
-    plots = SelectMultipleField(_l("Plots"), coerce=int, choices=[], validators=[DataRequired()])
+    # Archived plots are not offered, but a log naming one (an entry made offline before it was archived)
+    # reaches the service, which refuses it with the reason; it checks every plot belongs to the farm.
+    plots = SelectMultipleField(_l("Plots"), coerce=int, choices=[], validators=[DataRequired()],
+                                validate_choice=False)
     planting = SelectField(_l("Planting"), coerce=lambda v: int(v) if v not in (None, "", "None") else None,
                            choices=[], validators=[Optional()], validate_choice=False)
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=4000)])
@@ -188,7 +191,7 @@ class LogForm(Form):
         from farms import service
 
         english = str(get_locale() or "zh").startswith("en")
-        self.plots.choices = [(p.id, p.name) for p in service.plots_of(farm)] if farm else []
+        self.plots.choices = [(p.id, p.name) for p in service.plots_of(farm) if p.archived_at is None] if farm else []
         self.input_product.choices = product_choices(service.input_products(), english)
         self.input_category.choices = [("", "—")] + choices(INPUT_CATEGORY_LABELS, INPUT_CATEGORIES)
 

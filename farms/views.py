@@ -48,7 +48,10 @@ def dashboard():
     alerts = service.open_alerts(g.user, limit=20)
     # Only those who may log on the alert's farm acknowledge it; the others see it read-only.
     can_ack = {a.farm_id for a in alerts if service.access_to(g.user, a.farm) >= Access.LOG}
+    # A sensor alarm names its plot: the alert links to it (what the sensor measures, where).
+    alert_plots = service.plots_by_id([a.plot_id for a in alerts if a.plot_id])
     return render_template("farms/dashboard.html", farms=farms, logs=logs, alerts=alerts, can_ack=can_ack,
+                           alert_plots=alert_plots,
                            farm_invitations=service.farm_invitations_for(g.user),
                            org_invitations=service.organisation_invitations_for(g.user),
                            log_plots=service.plots_of_logs(logs), can_create=can_create_farm(g.user),
@@ -155,6 +158,25 @@ def plot_page(plot_id):
                            log_plots=service.plots_of_logs(logs))
 
 
+@bp.post("/plots/<int:plot_id>/<any(archive, restore):action>")
+def plot_archive(plot_id, action):
+    """Archive a plot (its history stays; it takes no new logs) or bring it back, after a confirmation."""
+    plot = service.get_plot(g.user, plot_id, Access.MANAGE)
+    archive = action == "archive"
+    if request.form.get("confirm") != "yes":
+        title = _("Archive the plot") if archive else _("Restore the plot")
+        message = (_("%(plot)s keeps its plantings and logs but takes no new logs, and is no longer offered "
+                     "when adding a log. It can be restored later.", plot=plot.name) if archive
+                   else _("%(plot)s takes logs again and is offered when adding a log.", plot=plot.name))
+        return render_template("confirm.html", title=title, button=title, message=message, danger=archive,
+                               action=url_for("farms.plot_archive", plot_id=plot.id, action=action),
+                               cancel=url_for("farms.plot_page", plot_id=plot.id))
+    service.archive_plot(g.user, plot, archived=archive)
+    flash(_("%(plot)s has been archived.", plot=plot.name) if archive
+          else _("%(plot)s has been restored.", plot=plot.name), "info")
+    return redirect(url_for("farms.plot_page", plot_id=plot.id))
+
+
 @bp.route("/plots/<int:plot_id>/plantings/new", methods=["GET", "POST"])
 def planting_new(plot_id):
     plot = service.get_plot(g.user, plot_id, Access.LOG)
@@ -224,7 +246,7 @@ def _saved_url(log, plot):
 @bp.get("/logs/new")
 def log_start():
     """"Add a log" from the home screen and the log history: choose the plot (and what was done)."""
-    plots = service.loggable_plots(g.user)
+    plots = [plot for plot in service.loggable_plots(g.user) if plot.archived_at is None]  # archived: no new logs
     if len(plots) == 1:
         return redirect(url_for("farms.plot_page", plot_id=plots[0].id) + "#add-log")
     return render_template("farms/log_start.html", plots=plots)

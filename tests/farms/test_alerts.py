@@ -40,3 +40,21 @@ def test_bureau_sees_but_cannot_acknowledge(client, world):
     login(client, "bureau_county")
     assert "大棚高温" in client.get("/dashboard", follow_redirects=True).get_data(as_text=True)  # the bureau's home
     assert client.post(f"/alerts/{alert.id}/ack", data={"csrf_token": csrf_token(client)}).status_code == 403
+
+
+def test_a_sensor_alert_on_the_dashboard_links_to_its_plot(client, world):
+    """A sensor alarm is raised on the plot its device sits on: the dashboard names the plot and links to
+    it; a weather warning (a whole farm) has no plot link."""
+    import re
+
+    service.raise_alert(world.farm_a.id, "sensor", "rule:7", "red", content("土壤湿度过低"), plot_id=world.plot_a.id)
+    weather, _ = service.raise_alert(world.farm_a.id, "weather", "w:3", "yellow", content("大风黄色预警"))
+    login(client, "worker_a")
+    html = client.get("/dashboard").get_data(as_text=True)
+    articles = dict(re.findall(r'<article class="alert[^"]*" id="alert-(\d+)">(.*?)</article>', html, re.S))
+    sensor = next(body for body in articles.values() if "土壤湿度过低" in body)
+    link = re.search(r'<a class="alert-plot" href="([^"]+)">([^<]+)</a>', sensor)
+    assert link.group(1) == f"/plots/{world.plot_a.id}" and "1号园" in link.group(2)
+    assert "A 果园 · 1号园 · " in sensor
+    assert 'class="alert-plot"' not in articles[str(weather.id)]
+    assert client.get(link.group(1)).status_code == 200

@@ -2,7 +2,8 @@
 
 
 def init_app(app):
-    from web.accounts import admin, views
+    from web.accounts import admin, api, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(api.bp)

@@ -1,8 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional, Regexp
 
-from web.forms import Form
+from web.accounts.models import LINK_PURPOSES
+from web.fields import JSONInteger, JSONText
+from web.forms import Form, JSONForm
 
 
 class LoginForm(Form):
@@ -97,3 +99,38 @@ class SetPasswordForm(Form):
                             validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords do not match."))])
     submit = SubmitField(_l("Set password"))
 
+
+
+# --------------------------------------------------------------- JSON API bodies of the people pages (/api/v1/admin)
+# Each field as the page's form has it; the service checks roles, places and divisions as for the pages.
+
+class UserBody(JSONForm):
+    """A new user (POST /admin/users): without a password they are invited by a one-time link."""
+
+    username = JSONText(required=True, max_length=64)
+    display_name = JSONText(max_length=64)
+    role = JSONText(required=True, max_length=16)
+    organisation = JSONInteger()
+    organisation_role = JSONText(max_length=8)
+    division = JSONText(max_length=6)
+    password = JSONText(max_length=256)
+
+
+class PlaceBody(JSONForm):
+    """A user's role and place (PATCH /admin/users/{id}): the fields sent change, null clears."""
+
+    role = JSONText(max_length=16)
+    organisation = JSONInteger()
+    organisation_role = JSONText(max_length=8)
+    division = JSONText(max_length=6)
+
+
+class LinkBody(JSONForm):
+    purpose = JSONText(max_length=8, validators=[AnyOf(LINK_PURPOSES, message=_l("welcome or reset"))])
+
+
+class OrganisationBody(JSONForm):
+    name = JSONText(required=True, max_length=120)
+    kind = JSONText(required=True, max_length=16)
+    division = JSONText(max_length=6)
+    contact_phone = JSONText(max_length=32, validators=[PHONE])

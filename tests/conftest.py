@@ -59,6 +59,9 @@ class Backend:
         create_app({"DATABASE_URL": self.url, "DATA_DIR": str(data_dir), "SECRET_KEY": "x"})
         init_database()
         db.database.close() if not db.database.is_closed() else None
+        # Closed for good, not kept in the pool: SQLite moves its write-ahead log into the file, which
+        # each test then copies.
+        db.database.obj.close_idle()
         if self.name == "postgres":
             self._take_snapshot()
         self.ready = True

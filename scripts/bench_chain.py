@@ -334,7 +334,9 @@ def pages(app, world, node, tmp, url, args):
                LOG_LEVEL="WARNING", PYTHONDONTWRITEBYTECODE="1", CONSUMER_LIMIT_PER_ADDRESS=UNLIMITED,
                CONSUMER_LIMIT_PER_PLACE=UNLIMITED, CHAIN_VERIFY_CACHE_SECONDS=str(args.cache_seconds))
     env.pop("CHAIN_ADMIN_KEY", None)  # the web process reads the chain; it never needs the admin
-    port = __import__("chain.node", fromlist=["free_port"]).free_port()
+    from chain.node import free_port
+
+    port = free_port()
     log_path = tmp / "gunicorn-access.log"
     if args.profile:  # in a thread of its own: the app's requests close its own database connection
         profiling = threading.Thread(target=profile, args=(app, batch, headers, args.profile))

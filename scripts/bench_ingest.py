@@ -244,17 +244,13 @@ def bench_raw_postgres(url, rows, how):
 # ---------------------------------------------------------------- 3. MQTT
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def mosquitto(tmp):
     binary = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
     if binary is None:
         raise FileNotFoundError("mosquitto not found (apt-get install mosquitto)")
+    from chain.node import free_port
+
     port = free_port()
     config = Path(tmp) / "mosquitto.conf"
     # No queue limit for the bench: the default (1000 per session) would drop what a lagging worker has

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from farms import service
 from farms.forms import FarmForm, FarmInvitationForm, LogCorrectionForm, LogForm, PlantingForm, PlotForm, VoidLogForm
-from web.api import ApiError, api_blueprint, json_body, paginated, validated
+from web.api import ApiError, api_blueprint, json_body, paginated, refuse_beyond_64_bits, validated
 from web.clock import from_utc_naive
 from web.permissions import Access, require
 
@@ -203,6 +203,9 @@ def update_plot(plot_id):
 
 
 def _geometry_as_text(data):
+    """The body with its GeoJSON geometry as text, for the page's form: integers beyond 64 bits are
+    refused first, since the form sees the geometry only as text."""
+    refuse_beyond_64_bits(data)
     if isinstance(data.get("geometry"), dict):
         data = dict(data, geometry=json.dumps(data["geometry"]))
     return data

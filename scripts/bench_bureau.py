@@ -32,7 +32,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -274,21 +273,18 @@ def ingest_rate(device, credential, seconds, refresh_every, now, start):
 
 
 def run(name, w, args, now):
+    from bench_db import bench_database
     from bureau import service as bureau
     from sensors.models import Device, DeviceCredential
     from web import create_app, db
     from web.accounts.models import User
 
     postgres = name == "postgres"
-    tmp = tempfile.TemporaryDirectory(prefix="bench_bureau_")
-    schemas = contextlib.ExitStack()
+    bench = contextlib.ExitStack()
     try:
-        if postgres:
-            url, _schema = schemas.enter_context(db.temporary_schema(POSTGRES_URL, "bench"))
-        else:
-            url = f"sqlite:///{Path(tmp.name) / 'bench.db'}"
+        url, tmp = bench.enter_context(bench_database(postgres, "bench_bureau_", POSTGRES_URL))
         started = time.perf_counter()
-        app = create_app({"DATABASE_URL": url, "DATA_DIR": str(Path(tmp.name) / "data"), "SECRET_KEY": "bench",
+        app = create_app({"DATABASE_URL": url, "DATA_DIR": str(tmp / "data"), "SECRET_KEY": "bench",
                           "TESTING": True, "LOG_LEVEL": "WARNING", "DATABASE_TIMEOUT": 600})
         from web.cli import init_database
 
@@ -342,10 +338,7 @@ def run(name, w, args, now):
                   f"{args.ingest_seconds:g} s ({100 * (alone - with_refresh) / alone:+.1f} % cost)", flush=True)
         return out
     finally:
-        if not db.database.is_closed():
-            db.database.close()
-        schemas.close()
-        tmp.cleanup()
+        bench.close()  # closes the connection, drops the PostgreSQL schema, deletes the folder
 
 
 def main():

@@ -347,7 +347,9 @@ def pages(app, world, node, tmp, url, args):
         # As scripts/run: several workers share their throttling counts through Redis when one answers.
         env["RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:6379"
     print(f"  throttling counts in {env.get('RATELIMIT_STORAGE_URI', 'memory://')}", flush=True)
-    port = __import__("chain.node", fromlist=["free_port"]).free_port()
+    from chain.node import free_port
+
+    port = free_port()
     log_path = tmp / "gunicorn-access.log"
     if args.profile:  # in a thread of its own: the app's requests close its own database connection
         profiling = threading.Thread(target=profile, args=(app, batch, headers, args.profile))

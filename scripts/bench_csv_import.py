@@ -9,12 +9,10 @@ and readings/s (median of ``--rounds``, each into a new device). It is not a tes
     .venv/bin/python scripts/bench_csv_import.py [--db sqlite|postgres|both] [--rounds 3] [--days 730]
 """
 import argparse
-import contextlib
 import datetime as dt
 import math
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -42,22 +40,19 @@ def hobo_file(days, step_minutes=15):
 
 
 def run(name, data, rows, rounds):
+    from bench_db import bench_database
     from flask_babel import force_locale
 
     from farms import service as farms
     from sensors import csv_import, service
-    from web import create_app, db
+    from web import create_app
     from web.accounts import service as accounts
     from web.cli import init_database
 
     mapping = csv_import.Mapping(time_column="Date Time, GMT+08:00",
                                  columns={"air_temperature": ("Temp, °C", "Cel"), "air_humidity": ("RH, %", "%RH")},
                                  timezone="Asia/Shanghai")
-    with tempfile.TemporaryDirectory(prefix="bench_csv_") as tmp, contextlib.ExitStack() as stack:
-        if name == "postgres":
-            url, _schema = stack.enter_context(db.temporary_schema(POSTGRES_URL, "benchcsv"))
-        else:
-            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+    with bench_database(name == "postgres", "bench_csv_", POSTGRES_URL, schema="benchcsv") as (url, tmp):
         app = create_app({"DATABASE_URL": url, "DATA_DIR": str(Path(tmp) / "data"), "SECRET_KEY": "bench",
                           "LOG_LEVEL": "WARNING", "DATABASE_TIMEOUT": 600, "RUN_SCHEDULER": False})
         times, cpus = [], []  # wall clock; CPU of this process (the database server's is not in it)

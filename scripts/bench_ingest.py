@@ -48,7 +48,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -244,17 +243,13 @@ def bench_raw_postgres(url, rows, how):
 # ---------------------------------------------------------------- 3. MQTT
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def mosquitto(tmp):
     binary = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
     if binary is None:
         raise FileNotFoundError("mosquitto not found (apt-get install mosquitto)")
+    from chain.node import free_port
+
     port = free_port()
     config = Path(tmp) / "mosquitto.conf"
     # No queue limit for the bench: the default (1000 per session) would drop what a lagging worker has
@@ -414,20 +409,16 @@ def bench_mqtt_backlog(app, url, device, token, total, pack_size, start):
 
 
 def run(name, args):
-    from web import create_app, db
+    from bench_db import bench_database
+    from web import create_app
     from web.cli import init_database
 
     postgres = name == "postgres"
-    tmp = tempfile.TemporaryDirectory(prefix="bench_ingest_")
-    schemas = contextlib.ExitStack()
+    bench = contextlib.ExitStack()
     results = []
     try:
-        if postgres:
-            url, _schema = schemas.enter_context(db.temporary_schema(POSTGRES_URL, "bench"))
-        else:
-            path = Path(tmp.name) / "bench.db"
-            url = f"sqlite:///{path}"
-        app = create_app({"DATABASE_URL": url, "DATA_DIR": str(Path(tmp.name) / "data"), "SECRET_KEY": "bench",
+        url, tmp = bench.enter_context(bench_database(postgres, "bench_ingest_", POSTGRES_URL))
+        app = create_app({"DATABASE_URL": url, "DATA_DIR": str(tmp / "data"), "SECRET_KEY": "bench",
                           "LOG_LEVEL": "WARNING", "DATABASE_TIMEOUT": 600, "RUN_SCHEDULER": False})
         with app.app_context():
             init_database()
@@ -463,7 +454,7 @@ def run(name, args):
                     raws.insert(0, ("raw executemany (psycopg2)",
                                     lambda: bench_raw_postgres(url, rows, "executemany")))
             else:
-                raws = [("raw executemany (sqlite3)", lambda: bench_raw_sqlite(str(path), rows))]
+                raws = [("raw executemany (sqlite3)", lambda: bench_raw_sqlite(str(tmp / "bench.db"), rows))]
             for label, measure in raws:
                 count, seconds = measure()
                 rates.setdefault(label, []).append((count, seconds))
@@ -489,7 +480,7 @@ def run(name, args):
             else:
                 mqtt_device, mqtt_token = devices["bench-mqtt"]
                 try:
-                    with mosquitto(tmp.name) as broker:
+                    with mosquitto(tmp) as broker:
                         offset = start
                         mqtt_rates = {}
                         for round_ in range(args.rounds):
@@ -518,10 +509,7 @@ def run(name, args):
             print_profile(profiles[0])
         return name, results
     finally:
-        if not db.database.is_closed():
-            db.database.close()
-        schemas.close()  # drops the PostgreSQL schema
-        tmp.cleanup()
+        bench.close()  # closes the connection, drops the PostgreSQL schema, deletes the folder
 
 
 def print_profile(profiler):

@@ -24,7 +24,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -117,20 +116,16 @@ def live(workers, device, token, broker, messages, total):
 
 
 def run(name, args):
-    from web import create_app, db
+    from bench_db import bench_database
+    from web import create_app
     from web.cli import init_database
 
     postgres = name == "postgres"
-    tmp = tempfile.TemporaryDirectory(prefix="bench_mqtt_workers_")
-    schemas = contextlib.ExitStack()
+    bench = contextlib.ExitStack()
     results = {}
     try:
-        if postgres:
-            url, _schema = schemas.enter_context(db.temporary_schema(bi.POSTGRES_URL, "bench"))
-        else:
-            path = Path(tmp.name) / "bench.db"
-            url = f"sqlite:///{path}"
-        data_dir = str(Path(tmp.name) / "data")
+        url, tmp = bench.enter_context(bench_database(postgres, "bench_mqtt_workers_", bi.POSTGRES_URL))
+        data_dir = str(tmp / "data")
         app = create_app({"DATABASE_URL": url, "DATA_DIR": data_dir, "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING",
                           "DATABASE_TIMEOUT": 600, "RUN_SCHEDULER": False})
         with app.app_context():
@@ -143,12 +138,12 @@ def run(name, args):
 
             credential_id = DeviceCredential.get(DeviceCredential.device == raw_device).id
         offset = int(time.time()) - 300 * 86400
-        with bi.mosquitto(tmp.name) as broker:
+        with bi.mosquitto(tmp) as broker:
             for round_ in range(args.rounds):
                 rows = bi.raw_rows(raw_device.id, credential_id, offset, max(1, args.readings // 10_000), 10_000,
                                    as_text=not postgres)
                 count, seconds = (bi.bench_raw_postgres(url, rows, "values") if postgres
-                                  else bi.bench_raw_sqlite(str(path), rows))
+                                  else bi.bench_raw_sqlite(str(tmp / "bench.db"), rows))
                 with app.app_context():
                     Reading.delete().where(Reading.device == raw_device.id).execute()
                 results.setdefault("raw insert", []).append(count / seconds)
@@ -167,10 +162,7 @@ def run(name, args):
                               "none lost", flush=True)
         return name, results
     finally:
-        if not db.database.is_closed():
-            db.database.close()
-        schemas.close()
-        tmp.cleanup()
+        bench.close()  # closes the connection, drops the PostgreSQL schema, deletes the folder
 
 
 def main():

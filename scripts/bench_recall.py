@@ -38,7 +38,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -690,21 +689,18 @@ def measure(fn, runs):
 
 
 def run(name, world, runs):
+    from bench_db import bench_database
     from trace import service as trace
     from trace.models import Batch, Event
     from web import create_app, db
     from web.cli import init_database
 
     postgres = name == "postgres"
-    tmp = tempfile.TemporaryDirectory(prefix="bench_recall_")
-    schemas = contextlib.ExitStack()
+    bench = contextlib.ExitStack()
     try:
-        if postgres:
-            url, _schema = schemas.enter_context(db.temporary_schema(POSTGRES_URL, "bench"))
-        else:
-            url = f"sqlite:///{Path(tmp.name) / 'bench.db'}"
+        url, tmp = bench.enter_context(bench_database(postgres, "bench_recall_", POSTGRES_URL))
         started = time.perf_counter()
-        app = create_app({"DATABASE_URL": url, "DATA_DIR": str(Path(tmp.name) / "data"), "SECRET_KEY": "bench",
+        app = create_app({"DATABASE_URL": url, "DATA_DIR": str(tmp / "data"), "SECRET_KEY": "bench",
                           "TESTING": True, "LOG_LEVEL": "WARNING", "DATABASE_TIMEOUT": 600,
                           "PUBLIC_BASE_URL": BASE_URL})
         init_database()
@@ -748,10 +744,7 @@ def run(name, world, runs):
                 print(f"[{name}] {label}: {extent}; median {median:.1f} ms, p95 {p95:.1f} ms", flush=True)
         return {"db": name, "events": events, "batches": batches, "build": build_seconds, "results": results}
     finally:
-        if not db.database.is_closed():
-            db.database.close()
-        schemas.close()  # drops the PostgreSQL schema
-        tmp.cleanup()
+        bench.close()  # closes the connection, drops the PostgreSQL schema, deletes the folder
 
 
 def main():

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # chain.node (free_port)
 BIN = Path(sys.executable).parent  # the .venv whose Python runs this script
 WIDTHS = (390, 1280)
 MAX_HEIGHT = 8000
@@ -90,12 +91,6 @@ FIND = {
     "code": ("farmer1", "/batches/{batch}", r'/t/([0-9A-Za-z]+)'),
     "user": ("admin", "/admin/users?q=farmer2", r'href="/admin/users/(\d+)"'),
 }
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(port, seconds=60):
@@ -283,6 +278,8 @@ def main():
     compare_cmd.add_argument("new", type=Path)
     args = parser.parse_args()
     if args.command == "shoot":
+        from chain.node import free_port
+
         shoot(args.out.resolve(), args.tree.resolve(), args.port or free_port(),
               {n for n in args.only.split(",") if n})
     else:

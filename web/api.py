@@ -220,6 +220,16 @@ def json_body():
         raise ApiError(400, "bad_request", _("The body must be a JSON object, not null."))
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", _("The body must be a JSON object."))
+    return data
+
+
+def refuse_beyond_64_bits(data):
+    """``data`` (a JSON object), unless it holds at any depth an integer beyond 64 bits: then a
+    ValidationError under each top-level key that holds one.
+
+    For bodies a JSONForm does not check (its fields refuse such numbers by their path): a page's
+    form sees numbers as text, and a value sent on as text (a plot's geometry) is not looked into.
+    """
     too_large = sorted(key for key, value in data.items() if _beyond_64_bits(value))
     if too_large:
         raise ValidationError(_("Some fields need correcting."),
@@ -255,6 +265,7 @@ def validated(form_class, data, partial=False, **form_kwargs):
         raise ValidationError(_("Some fields are unknown."), {name: _("Unknown field.") for name in unknown})
     if issubclass(form_class, JSONForm):
         return _validated_json(form_class, data, partial, **form_kwargs)
+    refuse_beyond_64_bits(data)
     formdata = MultiDict()
     for key, value in data.items():
         if value is None:

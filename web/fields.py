@@ -107,7 +107,7 @@ class JSONValue(Field):
 
 
 class JSONNumber(JSONValue):
-    """A JSON number (integer or decimal), finite; with ``positive`` above zero."""
+    """A JSON number (integer or decimal), finite, an integer within 64 bits; with ``positive`` above zero."""
 
     def __init__(self, label=None, validators=None, positive=False, **kwargs):
         super().__init__(label, validators, **kwargs)
@@ -122,7 +122,7 @@ class JSONNumber(JSONValue):
             number = math.inf
         if math.isnan(number):
             raise ValueError(_l("Must be a number."))
-        if math.isinf(number):
+        if math.isinf(number) or (isinstance(value, int) and not -MAX_INTEGER <= value <= MAX_INTEGER):
             raise ValueError(_l("Too large a number."))
         if self.positive and value <= 0:
             raise ValueError(_l("Must be above zero."))

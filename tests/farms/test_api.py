@@ -119,6 +119,27 @@ def test_plot_area_in_mu_and_geometry(api, world):
     assert_error(bad, 422, "invalid", ["geometry"])
 
 
+BEYOND_64_BITS = 2 ** 70
+
+
+def test_integers_beyond_64_bits_are_refused_under_their_field(api, world):
+    """A page's form sees numbers as text, and a plot's geometry is passed on as text: an integer no
+    column can store is refused under the field that holds it, and nothing is stored."""
+    logs, plots = Log.select().count(), Plot.select().count()
+    response = api.post(f"/farms/{world.farm_a.id}/logs", json={
+        "kind": "observation", "plots": [world.plot_a.id], "timestamp": "2026-11-20T09:00:00+08:00",
+        "planting": BEYOND_64_BITS})
+    assert_error(response, 422, "invalid", ["planting"])
+    assert "64" in response.json["error"]["fields"]["planting"]
+    polygon = {"type": "Polygon", "coordinates": [[[114.92, 25.38], [114.93, 25.38], [BEYOND_64_BITS, 25.39],
+                                                   [114.92, 25.38]]]}
+    response = api.post(f"/farms/{world.farm_a.id}/plots", json={
+        "name": "大棚3", "kind": "greenhouse", "area": 1, "geometry": polygon})
+    assert_error(response, 422, "invalid", ["geometry"])
+    assert "64" in response.json["error"]["fields"]["geometry"]
+    assert (Log.select().count(), Plot.select().count()) == (logs, plots)
+
+
 def test_farm_validation(api, world, client):
     from web.accounts import service
 

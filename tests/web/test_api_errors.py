@@ -66,7 +66,7 @@ def test_an_unsupported_method_answers_405_with_allow(app, client, world, method
 
 @pytest.mark.parametrize("path, body, field", [
     ("/api/v1/batches", {"harvest_log": 2 ** 63}, "harvest_log"),          # found by tests/web/test_fuzz.py
-    ("/api/v1/batches/merge", {"batches": [1, 2 ** 64]}, "batches"),
+    ("/api/v1/batches/merge", {"batches": [1, 2 ** 64]}, "batches[1]"),  # by the path of the value
     ("/api/v1/farms", {"name": "x", "county_code": "360722", "latitude": 10 ** 30}, "latitude"),
 ])
 def test_integers_beyond_64_bits_in_a_body_are_a_422(app, client, world, path, body, field):

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 import peewee as pw
 from flask_babel import gettext as _
 
-from farms import alerts, catalogue, notify
-from farms.models import (ALERT_LEVELS, CROP_CATEGORIES, LOG_KINDS, MU_IN_M2, PLOT_KINDS, Alert, PESTICIDE_CATEGORIES, Certification, Crop, Farm,
-                          FarmInvitation, FarmMember, InputProduct, Log, LogPlot, Planting, Plot)
+from farms import alerts, catalogue, notify, photos as _photos
+from farms.models import (ALERT_LEVELS, CROP_CATEGORIES, LOG_KINDS, MU_IN_M2, PHOTO_LOG_KINDS, PLOT_KINDS, Alert,
+                          PESTICIDE_CATEGORIES, Certification, Crop, Farm, FarmInvitation, FarmMember, InputProduct,
+                          Log, LogPhoto, LogPlot, Photo, Planting, Plot)
+from farms.photos import PHOTO_MAX_BYTES, PHOTO_MAX_SIDE, PHOTOS_PER_LOG, PreparedPhoto  # noqa: F401 (the door)
 from web import divisions
 from web.accounts import service as accounts
 from web.clock import local_now, utcnow
@@ -356,26 +358,34 @@ REQUIRED_BY_KIND = {
 }
 
 
-def create_log(user, farm, data, offline=None):
+def create_log(user, farm, data, offline=None, photos=()):
     """Add a log to the farm log; everything is checked before anything is written.
 
     ``offline`` (an OfflineEntry) is a log the farmer made on the phone without a connection: it is
     stored once under its UUID however often it is sent, keeps the time it was made, and a harvest in
-    it is refused inside a pesticide's safe interval unless the farmer confirmed it."""
+    it is refused inside a pesticide's safe interval unless the farmer confirmed it.
+
+    ``photos`` (PreparedPhoto, from ``prepare_photo``) go with an observation or input log; each is
+    kept once by its SHA-256 whatever the logs it is on, and counts against the organisation's
+    ATTACHMENT_QUOTA_BYTES."""
     require(access_to(user, farm), Access.LOG)
+    photos = _distinct_photos(photos)
     if offline is not None:
-        offline.fingerprint = _fingerprint(data, offline)
+        offline.fingerprint = _fingerprint(data, offline, photos)
         existing = _offline_log(user, farm, offline)
         if existing is not None:
             return existing
     checked = _checked_log(farm, data, offline)
     row, plots = checked
+    if photos:
+        _check_photos(farm, row["kind"], photos)
     if offline is not None:
         row.update(client_id=offline.client_id, client_fingerprint=offline.fingerprint,
                    recorded_at=to_utc_naive(offline.recorded_at) if offline.recorded_at else None)
     try:
         with database.atomic():
             log = _write_log(user, farm, checked)
+            _attach_photos(log, farm, photos)
     except pw.IntegrityError:
         # The same entry sent twice at once: the other request stored it first.
         existing = _offline_log(user, farm, offline) if offline is not None else None
@@ -469,6 +479,123 @@ def _checked_log(farm, data, offline=None):
     return row, plots
 
 
+# ---------------------------------------------------------------- photos of the log
+
+
+def prepare_photo(data, keep_location=False, latitude=None, longitude=None, field="photos"):
+    """Check an uploaded photo and make it safe to keep (see farms.photos): a PreparedPhoto, or a
+    ValidationError naming ``field``. Coordinates are kept only with ``keep_location``."""
+    errors = {}
+    if keep_location:
+        for name, value, bound in (("latitude", latitude, 90), ("longitude", longitude, 180)):
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not -bound <= value <= bound:
+                errors[f"{field}.{name}"] = _("A number from -%(bound)d to %(bound)d.", bound=bound)
+        if (latitude is None) != (longitude is None):
+            errors[f"{field}.latitude"] = _("Give the latitude together with the longitude.")
+    if errors:
+        raise ValidationError(_("Some fields need correcting."), errors)
+    return _photos.prepare(data, keep_location, None if latitude is None else float(latitude),
+                           None if longitude is None else float(longitude), field=field)
+
+
+def _distinct_photos(photos):
+    seen, kept = set(), []
+    for photo in photos or ():
+        if photo.sha256 not in seen:
+            seen.add(photo.sha256)
+            kept.append(photo)
+    return kept
+
+
+def _check_photos(farm, kind, photos):
+    from flask import current_app
+
+    if kind not in PHOTO_LOG_KINDS:
+        raise ValidationError(_("Only observation and input logs take photos."),
+                              {"photos": _("Only observation and input logs take photos.")})
+    if len(photos) > PHOTOS_PER_LOG:
+        raise ValidationError(_("At most %(n)d photos on one log.", n=PHOTOS_PER_LOG),
+                              {"photos": _("At most %(n)d photos on one log.", n=PHOTOS_PER_LOG)})
+    known = {row.sha256 for row in Photo.select(Photo.sha256).where(Photo.sha256.in_([p.sha256 for p in photos]))}
+    needed = sum(len(p.data) for p in photos if p.sha256 not in known)
+    if not needed:
+        return
+    quota = current_app.config["ATTACHMENT_QUOTA_BYTES"]
+    used = (Photo.select(pw.fn.COALESCE(pw.fn.SUM(Photo.size), 0))
+            .where(Photo.organisation == farm.organisation_id).scalar())
+    if used + needed > quota:
+        megabytes = lambda size: f"{size / (1024 * 1024):.1f} MB"  # noqa: E731
+        raise ValidationError(
+            _("Your organisation's photo storage is full: %(used)s of %(quota)s used, and these photos need "
+              "%(size)s. Ask the administrator for more room.",
+              used=megabytes(used), quota=megabytes(quota), size=megabytes(needed)),
+            {"photos": _("Over your organisation's storage quota.")})
+
+
+def _attach_photos(log, farm, photos):
+    if not photos:
+        return
+    Photo.insert_many([{"sha256": p.sha256, "media_type": p.media_type, "size": len(p.data), "width": p.width,
+                        "height": p.height, "data": p.data, "thumbnail": p.thumbnail,
+                        "organisation": farm.organisation_id, "created_at": utcnow()}
+                       for p in photos]).on_conflict_ignore().execute()
+    ids = dict(Photo.select(Photo.sha256, Photo.id).where(Photo.sha256.in_([p.sha256 for p in photos])).tuples())
+    LogPhoto.insert_many([{"log": log.id, "photo": ids[p.sha256], "position": position,
+                           "latitude": p.latitude, "longitude": p.longitude}
+                          for position, p in enumerate(photos)]).execute()
+
+
+PHOTO_COLUMNS = (Photo.id, Photo.sha256, Photo.media_type, Photo.size, Photo.width, Photo.height)
+
+
+def photos_of_logs(logs):
+    """{log id: [LogPhoto, ...]} in the order they were added, each with its photo's facts (not its bytes)."""
+    found = {log.id: [] for log in logs}
+    if not found:
+        return found
+    query = (LogPhoto.select(LogPhoto, *PHOTO_COLUMNS).join(Photo)
+             .where(LogPhoto.log.in_(list(found))).order_by(LogPhoto.log, LogPhoto.position))
+    for row in query:
+        found[row.log_id].append(row)
+    return found
+
+
+def log_photo(user, log_id, sha256, thumbnail=False):
+    """(bytes, media type) of a photo on a log the user may see; 404 for any other."""
+    log = get_log(user, log_id)
+    column = Photo.thumbnail if thumbnail else Photo.data
+    row = (Photo.select(column, Photo.media_type).join(LogPhoto)
+           .where((LogPhoto.log == log.id) & (Photo.sha256 == str(sha256).lower())).first())
+    if row is None:
+        raise Denied(404, _("photo not found"))
+    return (bytes(row.thumbnail), "image/jpeg") if thumbnail else (bytes(row.data), row.media_type)
+
+
+def photo_attachment(user, sha256):
+    """A log photo the user may see, as journey events cite attachments ({sha256, filename, mediaType,
+    size}), or None: so that an event may point at a photo from the farm log by its SHA-256."""
+    rows = (LogPhoto.select(LogPhoto.log, *PHOTO_COLUMNS).join(Photo)
+            .where(Photo.sha256 == str(sha256).lower()))
+    for row in rows:
+        log = Log.get_or_none(Log.id == row.log_id)
+        if log is not None and access_to(user, log.farm) >= Access.VIEW:
+            photo = row.photo
+            extension = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}[photo.media_type]
+            return {"sha256": photo.sha256, "filename": f"log-{row.log_id}-{photo.sha256[:12]}.{extension}",
+                    "mediaType": photo.media_type, "size": photo.size}
+    return None
+
+
+def _carry_photos(old_log_id, new_log_id):
+    """A correction keeps the photos of the log it corrects."""
+    rows = list(LogPhoto.select().where(LogPhoto.log == old_log_id).order_by(LogPhoto.position))
+    if rows:
+        LogPhoto.insert_many([{"log": new_log_id, "photo": r.photo_id, "position": r.position,
+                               "latitude": r.latitude, "longitude": r.longitude} for r in rows]).execute()
+
+
 def _write_log(user, farm, checked, corrects=None):
     row, plots = checked
     log = Log.create(farm=farm, created_by=user, corrects=corrects, **row)
@@ -539,6 +666,7 @@ def correct_log(user, log_id, data):
     checked = _checked_log(log.farm, dict(data, kind=log.kind))
     with database.atomic():
         new = _write_log(user, log.farm, checked, corrects=log.id)
+        _carry_photos(log.id, new.id)
         updated = (Log.update(voided_at=utcnow(), voided_by=user, void_reason=reason, superseded_by=new.id)
                    .where((Log.id == log.id) & Log.voided_at.is_null()).execute())
         if not updated:
@@ -603,7 +731,7 @@ def offline_entry(client_id, recorded_at=None, confirm_safe_interval=False):
     return OfflineEntry(client_id=key, recorded_at=made, confirm_safe_interval=confirm_safe_interval)
 
 
-def _fingerprint(data, offline):
+def _fingerprint(data, offline, photos=()):
     """What an entry says, as checked (so a page's form and the API agree on it): a resend must match."""
     def plain(value):
         if isinstance(value, dt.datetime):
@@ -617,6 +745,8 @@ def _fingerprint(data, offline):
     said = {key: plain(value) for key, value in data.items() if key not in ("submit", "csrf_token")}
     said["recorded_at"] = plain(offline.recorded_at)
     said["confirm_safe_interval"] = offline.confirm_safe_interval
+    if photos:  # only then, so that entries sent before photos existed keep their fingerprint
+        said["photos"] = [[p.sha256, p.latitude, p.longitude] for p in photos]
     return hashlib.sha256(json.dumps(said, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 

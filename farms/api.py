@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from farms import service
 from farms.forms import FarmForm, FarmInvitationForm, LogCorrectionForm, LogForm, PlantingForm, PlotForm, VoidLogForm
-from web.api import ApiError, api_blueprint, json_body, paginated, validated
+from web.api import ApiError, api_blueprint, json_body, json_object, paginated, validated
 from web.db import ValidationError
 from web.clock import from_utc_naive
 from web.permissions import Access, require
@@ -307,7 +307,7 @@ def _multipart_log():
         raise ApiError(400, "bad_request", _("The field 'log' is not valid JSON.")) from None
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", _("The field 'log' must be a JSON object."))
-    return body, [upload.read() for upload in request.files.getlist("photo")]
+    return json_object(body), [upload.read() for upload in request.files.getlist("photo")]
 
 
 def _photos_of(body, uploads):

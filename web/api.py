@@ -218,6 +218,12 @@ def json_body():
         raise ApiError(400, "bad_request", _("The body is not valid JSON.")) from None
     if data is None:
         raise ApiError(400, "bad_request", _("The body must be a JSON object, not null."))
+    return json_object(data)
+
+
+def json_object(data):
+    """``data`` (parsed JSON: a request's body, or a multipart part holding JSON) if it is an object whose
+    numbers fit the database, else a 400 or 422 that says why."""
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", _("The body must be a JSON object."))
     too_large = sorted(key for key, value in data.items() if _beyond_64_bits(value))

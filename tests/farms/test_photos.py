@@ -188,6 +188,12 @@ def test_limits(app, client, world):
     no_log = client.post(f"/api/v1/farms/{world.farm_a.id}/logs", data={"photo": (io.BytesIO(b"x"), "a.jpg")},
                          content_type="multipart/form-data", headers=bearer(world.farmer_a))
     assert_error(no_log, 400, "bad_request")
+    for raw, status in (("{not json", 400), ("[1, 2]", 400), ("null", 400),
+                        (json.dumps(dict(observation(world, uuid.uuid4()), plots=[10 ** 30])), 422)):
+        response = client.post(f"/api/v1/farms/{world.farm_a.id}/logs", headers=bearer(world.farmer_a),
+                               data={"log": raw, "photo": (io.BytesIO(camera_jpeg(size=(64, 48))), "a.jpg")},
+                               content_type="multipart/form-data")
+        assert_error(response, status, "bad_request" if status == 400 else "invalid")
     assert Log.select().where(Log.notes == observation(world, None)["notes"]).count() == 0
 
 

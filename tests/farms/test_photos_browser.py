@@ -116,7 +116,7 @@ def test_the_farmer_keeps_where_the_photo_was_taken(app, server, phone, tmp_path
     form_url = sign_in_and_open_the_log_form(app, phone, origin)
     fill(phone, notes, path, keep_location=True)
     ARTIFACTS.mkdir(exist_ok=True)
-    phone.find_element(By.ID, "photo-field").location_once_scrolled_into_view
+    phone.execute_script("document.querySelector('#log-form').closest('section').scrollIntoView()")
     phone.save_screenshot(str(ARTIFACTS / "log-form-photo.png"))
     phone.find_element(By.CSS_SELECTOR, "#log-form input[type=submit]").click()
     # Online: sent at once, and the farmer is back on the plot's page.

@@ -175,8 +175,3 @@ def _degrees(parts):
     degrees, minutes, seconds = (float(p) for p in parts)
     return degrees + minutes / 60 + seconds / 3600
 
-
-def has_location(data):
-    """Whether a stored photo's bytes say where it was taken (EXIF GPS or XMP)."""
-    image = Image.open(io.BytesIO(data))
-    return bool(image.getexif().get_ifd(GPS_IFD)) or b"http://ns.adobe.com/xap/1.0/" in data

@@ -392,6 +392,11 @@
       if (fixing || (entry.photos && entry.photos.length && navigator.onLine)) {
         await sync();
         var after = await getEntry(entry.client_id);
+        // A round of sending that had begun before this entry was queued: one more for it.
+        if (after && after.state === 'waiting' && navigator.onLine) {
+          await sync();
+          after = await getEntry(entry.client_id);
+        }
         if (!after) { location.href = entry.done; return; }
         if (after.state === 'refused') {
           if (!fixing) location.hash = 'fix=' + entry.client_id;  // shown in its form with the reason

@@ -126,8 +126,9 @@ def _without_location(data, image, exif):
 
 
 def _jpeg_without_metadata(data, orientation):
-    """The JPEG with its APP1 (EXIF, XMP) and APP13 (IPTC) segments left out, the image data untouched;
-    an orientation other than upright comes back in an EXIF of that one tag."""
+    """The JPEG with its APP1 (EXIF, XMP), APP2 multi-picture and APP13 (IPTC) segments and anything after
+    its end left out, the image data untouched; an orientation other than upright comes back in an EXIF
+    of that one tag."""
     out = bytearray(data[:2])
     if orientation and orientation != 1:
         exif = Image.Exif()
@@ -149,10 +150,15 @@ def _jpeg_without_metadata(data, orientation):
             position += 2
             continue
         length = struct.unpack(">H", data[position + 2:position + 4])[0]
-        if marker not in (0xE1, 0xED):
-            out += data[position:position + 2 + length]
+        segment = data[position:position + 2 + length]
+        multi_picture = marker == 0xE2 and segment[4:8] == b"MPF\x00"
+        if marker not in (0xE1, 0xED) and not multi_picture:
+            out += segment
         position += 2 + length
-    out += data[position:]
+    # The image data ends at the first EOI (entropy-coded data never holds FF D9); what a camera appends
+    # after it (the further pictures of a multi-picture file, with EXIF of their own) is left out.
+    end = data.find(b"\xff\xd9", position)
+    out += data[position:] if end < 0 else data[position:end + 2]
     return bytes(out)
 
 

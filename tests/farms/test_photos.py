@@ -84,6 +84,17 @@ def test_a_photo_is_kept_without_its_location(app, client, world):
     assert listed["photos"] == response.json["photos"]
 
 
+def test_pictures_appended_after_the_photo_go_too(app, client, world):
+    """Multi-picture files (a second image after the first one's end, as some phones write a depth map
+    or a preview) carry EXIF of their own: nothing after the photo's end is kept."""
+    original = camera_jpeg(size=(640, 480), gps=False) + camera_jpeg(size=(64, 48))
+    response = send(client, world.farmer_a, world.farm_a, observation(world, uuid.uuid4()), [original])
+    assert response.status_code == 201, response.json
+    stored = fetch(client, world.farmer_a, response.json["photos"][0]["url"]).data
+    assert b"Exif" not in stored and stored.endswith(b"\xff\xd9") and stored.count(b"\xff\xd8") == 1
+    assert Image.open(io.BytesIO(stored)).size == (640, 480)
+
+
 def test_a_turned_photo_keeps_only_its_orientation(app, client, world):
     response = send(client, world.farmer_a, world.farm_a, observation(world, uuid.uuid4()),
                     [camera_jpeg(orientation=6)])

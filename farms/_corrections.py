@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 
 from farms._access import access_to, get_log
 from farms._logbook import plots_of_logs
+from farms._logphotos import _carry_photos
 from farms._logs import _checked_log, _write_log
 from farms.models import Log
 from web.clock import utcnow
@@ -74,6 +75,7 @@ def correct_log(user, log_id, data):
     checked = _checked_log(log.farm, dict(data, kind=log.kind))
     with database.atomic():
         new = _write_log(user, log.farm, checked, corrects=log.id)
+        _carry_photos(log.id, new.id)
         updated = (Log.update(voided_at=utcnow(), voided_by=user, void_reason=reason, superseded_by=new.id)
                    .where((Log.id == log.id) & Log.voided_at.is_null()).execute())
         if not updated:

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from farms import catalogue
 from farms._access import access_to
+from farms._logphotos import _attach_photos, _check_photos, _distinct_photos
 from farms._offline import _fingerprint, _offline_log, _refuse_harvest_inside_safe_interval
 from farms.models import LOG_KINDS, PESTICIDE_CATEGORIES, InputProduct, Log, LogPlot, Planting, Plot
 from web.clock import to_utc_naive, utcnow
@@ -21,26 +22,34 @@ REQUIRED_BY_KIND = {
 }
 
 
-def create_log(user, farm, data, offline=None):
+def create_log(user, farm, data, offline=None, photos=()):
     """Add a log to the farm log; everything is checked before anything is written.
 
     ``offline`` (an OfflineEntry) is a log the farmer made on the phone without a connection: it is
     stored once under its UUID however often it is sent, keeps the time it was made, and a harvest in
-    it is refused inside a pesticide's safe interval unless the farmer confirmed it."""
+    it is refused inside a pesticide's safe interval unless the farmer confirmed it.
+
+    ``photos`` (PreparedPhoto, from ``prepare_photo``) go with an observation or input log; each is
+    kept once by its SHA-256 whatever the logs it is on, and counts against the organisation's
+    ATTACHMENT_QUOTA_BYTES."""
     require(access_to(user, farm), Access.LOG)
+    photos = _distinct_photos(photos)
     if offline is not None:
-        offline.fingerprint = _fingerprint(data, offline)
+        offline.fingerprint = _fingerprint(data, offline, photos)
         existing = _offline_log(user, farm, offline)
         if existing is not None:
             return existing
     checked = _checked_log(farm, data, offline)
     row, plots = checked
+    if photos:
+        _check_photos(farm, row["kind"], photos)
     if offline is not None:
         row.update(client_id=offline.client_id, client_fingerprint=offline.fingerprint,
                    recorded_at=to_utc_naive(offline.recorded_at) if offline.recorded_at else None)
     try:
         with database.atomic():
             log = _write_log(user, farm, checked)
+            _attach_photos(log, farm, photos)
     except pw.IntegrityError:
         # The same entry sent twice at once: the other request stored it first.
         existing = _offline_log(user, farm, offline) if offline is not None else None

@@ -73,7 +73,7 @@ def offline_entry(client_id, recorded_at=None, confirm_safe_interval=False):
     return OfflineEntry(client_id=key, recorded_at=made, confirm_safe_interval=confirm_safe_interval)
 
 
-def _fingerprint(data, offline):
+def _fingerprint(data, offline, photos=()):
     """What an entry says, as checked (so a page's form and the API agree on it): a resend must match."""
     def plain(value):
         if isinstance(value, dt.datetime):
@@ -87,6 +87,8 @@ def _fingerprint(data, offline):
     said = {key: plain(value) for key, value in data.items() if key not in ("submit", "csrf_token")}
     said["recorded_at"] = plain(offline.recorded_at)
     said["confirm_safe_interval"] = offline.confirm_safe_interval
+    if photos:  # only then, so that entries sent before photos existed keep their fingerprint
+        said["photos"] = [[p.sha256, p.latitude, p.longitude] for p in photos]
     return hashlib.sha256(json.dumps(said, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 

@@ -2,12 +2,13 @@
 import datetime as dt
 import json
 
-from flask import g, jsonify, request
+from flask import g, jsonify, request, url_for
 from flask_babel import gettext as _
 
 from farms import service
 from farms.forms import FarmForm, FarmInvitationForm, LogCorrectionForm, LogForm, PlantingForm, PlotForm, VoidLogForm
-from web.api import ApiError, api_blueprint, json_body, paginated, refuse_beyond_64_bits, validated
+from web.api import ApiError, api_blueprint, json_body, json_object, paginated, refuse_beyond_64_bits, validated
+from web.db import ValidationError
 from web.clock import from_utc_naive
 from web.permissions import Access, require
 
@@ -34,7 +35,8 @@ def farms_json(farms):
 
 def logs_json(logs):
     plots = service.plots_of_logs(logs)
-    return [log_json(log, plots[log.id]) for log in logs]
+    photos = service.photos_of_logs(logs)
+    return [log_json(log, plots[log.id], photos[log.id]) for log in logs]
 
 
 def each(serialize):
@@ -57,7 +59,18 @@ def planting_json(planting):
             "notes": planting.notes}
 
 
-def log_json(log, plots=None):
+def photo_json(log, link):
+    photo = link.photo
+    located = link.latitude is not None and link.longitude is not None
+    return {"sha256": photo.sha256, "media_type": photo.media_type, "size": photo.size,
+            "width": photo.width, "height": photo.height,
+            "location": {"latitude": link.latitude, "longitude": link.longitude} if located else None,
+            "url": url_for("farms_api.get_log_photo", log_id=log.id, sha256=photo.sha256),
+            "thumbnail_url": url_for("farms_api.get_log_photo", log_id=log.id, sha256=photo.sha256,
+                                     size="thumbnail")}
+
+
+def log_json(log, plots=None, photos=None):
     plot_ids = [p.id for p in plots] if plots is not None else \
         [p.id for p in service.plots_of_logs([log])[log.id]]
     body = {"id": log.id, "farm_id": log.farm_id, "kind": log.kind,
@@ -76,6 +89,9 @@ def log_json(log, plots=None):
         body["activity_kind"] = log.activity_kind
     elif log.kind == "harvest":
         body["lot_number"] = log.lot_number
+    if photos is None:
+        photos = service.photos_of_logs([log])[log.id]
+    body["photos"] = [photo_json(log, p) for p in photos]
     safe = service.safe_harvest_day(log)
     if log.kind == "input":
         body["safe_harvest_date"] = safe.isoformat() if safe else None
@@ -282,14 +298,71 @@ def _offline_entry(body):
                                  sent.get("confirm_safe_interval", False))
 
 
+def _multipart_log():
+    """A log sent as multipart/form-data with its photos: the JSON body in the part ``log``, the photos
+    in parts ``photo`` (in order), and in the JSON ``keep_photo_location`` and ``photo_locations``."""
+    raw = request.form.get("log")
+    if raw is None:
+        raise ApiError(400, "bad_request", _("Send the log as JSON in the form field 'log', the photos as 'photo'."))
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise ApiError(400, "bad_request", _("The field 'log' is not valid JSON.")) from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_request", _("The field 'log' must be a JSON object."))
+    return json_object(body), [upload.read() for upload in request.files.getlist("photo")]
+
+
+def _photos_of(body, uploads):
+    """PreparedPhotos of the uploads, with the locations the body keeps (popped from the body)."""
+    keep = body.pop("keep_photo_location", False)
+    locations = body.pop("photo_locations", None)
+    if not isinstance(keep, bool):
+        raise ValidationError(_("Some fields need correcting."), {"keep_photo_location": _("true or false")})
+    if locations is not None and (not isinstance(locations, list) or len(locations) != len(uploads)
+                                  or any(loc is not None and not isinstance(loc, dict) for loc in locations)):
+        raise ValidationError(_("Some fields need correcting."), {"photo_locations": _(
+            "A list with one item per photo: {\"latitude\": …, \"longitude\": …} or null.")})
+    if len(uploads) > service.PHOTOS_PER_LOG:
+        raise ValidationError(_("At most %(n)d photos on one log.", n=service.PHOTOS_PER_LOG),
+                              {"photos": _("At most %(n)d photos on one log.", n=service.PHOTOS_PER_LOG)})
+    prepared = []
+    for index, data in enumerate(uploads):
+        where = (locations or [None] * len(uploads))[index] or {}
+        prepared.append(service.prepare_photo(data, keep, where.get("latitude"), where.get("longitude"),
+                                              field=f"photos[{index}]"))
+    return prepared
+
+
 @bp.post("/farms/<int:farm_id>/logs")
 def create_log(farm_id):
     farm = service.get_farm(g.user, farm_id, Access.LOG)
-    body = json_body()
+    if request.mimetype == "multipart/form-data":
+        body, uploads = _multipart_log()
+    else:
+        body, uploads = json_body(), []
     offline = _offline_entry(body)
+    photos = _photos_of(body, uploads)
     data = validated(LogForm, body, farm=farm)
-    log = service.create_log(g.user, farm, data, offline=offline)
+    log = service.create_log(g.user, farm, data, offline=offline, photos=photos)
     return jsonify(log_json(log)), 201 if getattr(log, "just_created", True) else 200
+
+
+@bp.get("/logs/<int:log_id>/photos/<sha256>")
+def get_log_photo(log_id, sha256):
+    """The photo's bytes (or with ?size=thumbnail a small JPEG), for those who may see the log."""
+    data, media_type = service.log_photo(g.user, log_id, sha256, thumbnail=request.args.get("size") == "thumbnail")
+    return photo_response(data, media_type)
+
+
+def photo_response(data, media_type):
+    from flask import Response
+
+    response = Response(data, mimetype=media_type)
+    # Named by its content: the bytes behind a URL never change, but only the signed-in may see them.
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @bp.post("/plots/<int:plot_id>/archive")

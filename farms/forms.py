@@ -2,7 +2,7 @@
 import json
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, FloatField, IntegerField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, DateField, FloatField, MultipleFileField, IntegerField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from farms.models import (ACTIVITY_KINDS, CERTIFICATION_KINDS, INPUT_CATEGORIES, LOG_KINDS, PESTICIDE_CATEGORIES, PLOT_KINDS,
@@ -194,6 +194,20 @@ class LogForm(Form):
         self.plots.choices = [(p.id, p.name) for p in service.plots_of(farm) if p.archived_at is None] if farm else []
         self.input_product.choices = product_choices(service.input_products(), english)
         self.input_category.choices = [("", "—")] + choices(INPUT_CATEGORY_LABELS, INPUT_CATEGORIES)
+
+
+class NewLogForm(LogForm):
+    """A new log from the page: an observation or input log also takes photos from the phone's camera
+    (a correction keeps the photos of the log it corrects). The JSON API takes them as multipart parts."""
+
+    photos = MultipleFileField(_l("Photos"), render_kw={"accept": "image/*", "capture": "environment"})
+    keep_location = BooleanField(_l("Keep the photo's location"))
+
+    PHOTO_FIELDS = ("photos", "keep_location")
+
+    def log_data(self):
+        """What the log says, without its photos (they are passed on their own, checked and made safe)."""
+        return {key: value for key, value in self.data.items() if key not in self.PHOTO_FIELDS}
 
 
 class LogCorrectionForm(LogForm):

@@ -175,6 +175,39 @@ class LogPlot(BaseModel):
         indexes = ((("log", "plot"), True), (("plot", "log"), False))
 
 
+PHOTO_LOG_KINDS = ("observation", "input")  # the logs that take photos from the phone's camera
+
+
+class Photo(BaseModel):
+    """A photo of the farm log, kept once by the SHA-256 of its stored bytes (the same photo sent twice,
+    or on two logs, is one row). Unless the farmer chose to keep where it was taken, the stored bytes
+    carry no location: the server removes EXIF GPS (and XMP) before hashing and storing."""
+
+    sha256 = pw.CharField(max_length=64, unique=True)
+    media_type = pw.CharField(max_length=32)
+    size = pw.IntegerField()
+    width = pw.IntegerField()
+    height = pw.IntegerField()
+    data = pw.BlobField()
+    thumbnail = pw.BlobField()  # a JPEG at most PHOTO_THUMBNAIL px on its long side, no metadata
+    # Whose storage it counts against (ATTACHMENT_QUOTA_BYTES): the organisation of the farm it was sent for.
+    organisation = pw.ForeignKeyField(Organisation, null=True, on_delete="SET NULL")
+    created_at = pw.DateTimeField(default=utcnow)
+
+
+class LogPhoto(BaseModel):
+    """A photo on a log; where it was taken only if the farmer kept the location."""
+
+    log = pw.ForeignKeyField(Log, backref="log_photos", on_delete="CASCADE")
+    photo = pw.ForeignKeyField(Photo, backref="log_photos")
+    position = pw.IntegerField(default=0)
+    latitude = pw.DoubleField(null=True)  # double precision: PostgreSQL's real keeps 7 digits, ~10 m here
+    longitude = pw.DoubleField(null=True)
+
+    class Meta:
+        indexes = ((("log", "photo"), True), (("photo",), False))
+
+
 ALERT_SOURCES = ("sensor", "weather")
 ALERT_LEVELS = ("blue", "yellow", "orange", "red")  # the CMA colour scale, used for every alert
 CHANNELS = ("in_app", "webhook", "wecom", "dingtalk", "sms")

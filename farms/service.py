@@ -10,6 +10,7 @@ The work is done in farms' private modules; other packages import only this one.
 - ``_plots``: plots and plantings, what other domains read of a plot, the catalogues
 - ``_logs``: recording a log (checked in full first) and the system's observations
 - ``_offline``: entries made on a phone offline, stored once per UUID (idempotency)
+- ``_logphotos``: photos on observation and input logs, stored once by SHA-256, served and cited
 - ``_corrections``: voiding and correcting saved logs
 - ``_logbook``: reading the farm log, pesticide applications and safe intervals
 - ``_traceability``: what traceability reads (harvest records, log lineage, the public farm)
@@ -35,12 +36,14 @@ from farms._inbox import acknowledge_alert, farms_for_matching, get_alert, open_
 from farms._logbook import (input_applications, loggable_plots, logs_query, pending_safe_interval, plots_of_logs,
                             product_ids_for_plots, recent_product_ids, safe_harvest_day)
 from farms._logs import REQUIRED_BY_KIND, create_log, record_observation
+from farms._logphotos import PHOTO_COLUMNS, log_photo, photo_attachment, photos_of_logs, prepare_photo
 from farms._lots import LOT_ALPHABET, suggest_lot
 from farms._offline import RECORDED_AT_FUTURE, RECORDED_AT_PAST, OfflineEntry, offline_entry
 from farms._plots import (archive_plot, area_to_m2, create_planting, create_plot, crops, crops_on_farm,
                           input_products, load_catalogues, plantings_of, plot_by_id, plot_profile, plots_by_id,
                           plots_of, update_planting, update_plot)
 from farms._traceability import HarvestRecord, harvest_log_ids, harvest_record, log_lineage, public_farm
+from farms.photos import PHOTO_MAX_BYTES, PHOTO_MAX_SIDE, PHOTOS_PER_LOG, PreparedPhoto
 # What callers read of the models through the door (vocabularies, and the query classes farms' own pages order by).
 from farms.models import (ALERT_LEVELS, CROP_CATEGORIES, LOG_KINDS, MU_IN_M2, PESTICIDE_CATEGORIES,  # noqa: F401
                           PLOT_KINDS, Alert, Farm, Log)
@@ -70,6 +73,8 @@ __all__ = [
     "input_applications", "loggable_plots", "logs_query", "pending_safe_interval", "plots_of_logs",
     "product_ids_for_plots", "recent_product_ids", "safe_harvest_day",
     "REQUIRED_BY_KIND", "create_log", "record_observation",
+    "PHOTO_COLUMNS", "log_photo", "photo_attachment", "photos_of_logs", "prepare_photo",
+    "PHOTO_MAX_BYTES", "PHOTO_MAX_SIDE", "PHOTOS_PER_LOG", "PreparedPhoto",
     "LOT_ALPHABET", "suggest_lot",
     "RECORDED_AT_FUTURE", "RECORDED_AT_PAST", "OfflineEntry", "offline_entry",
     "archive_plot", "area_to_m2", "create_planting", "create_plot", "crops", "crops_on_farm", "input_products",

@@ -8,9 +8,10 @@ from flask_babel import gettext as _
 from farms import service
 from farms.forms import (ACTIVITY_LABELS, CERTIFICATION_LABELS, INPUT_CATEGORY_LABELS, LOG_KIND_BADGES, LOG_KIND_LABELS,
                          PLOT_KIND_LABELS, START_METHOD_LABELS, FarmForm, FarmInvitationForm, LogCorrectionForm, LogForm,
-                         PlantingForm, PlotForm, VoidLogForm, product_choices)
+                         NewLogForm, PlantingForm, PlotForm, VoidLogForm, product_choices)
 from web import divisions, registry
 from web.clock import from_utc_naive, local_zone
+from web.db import ValidationError
 from web.forms import submit
 from web.permissions import Access, can_create_farm, require
 from web.security import login_required
@@ -54,7 +55,8 @@ def dashboard():
                            alert_plots=alert_plots,
                            farm_invitations=service.farm_invitations_for(g.user),
                            org_invitations=service.organisation_invitations_for(g.user),
-                           log_plots=service.plots_of_logs(logs), can_create=can_create_farm(g.user),
+                           log_plots=service.plots_of_logs(logs),
+                           log_photos=service.photos_of_logs(logs), can_create=can_create_farm(g.user),
                            can_log=bool(service.farm_ids_with_access(g.user, Access.LOG)))
 
 
@@ -86,6 +88,7 @@ def farm_page(farm_id, invite_form=None, status=200):
     logs = list(service.logs_query(g.user, farm=farm).limit(10))
     return render_template("farms/farm.html", farm=farm, plots=list(service.plots_of(farm)),
                            access=access, Access=Access, logs=logs, log_plots=service.plots_of_logs(logs),
+                           log_photos=service.photos_of_logs(logs),
                            certifications=service.farm_certifications(farm),
                            members=service.farm_members(farm),
                            invitations=service.farm_invitations(g.user, farm) if access >= Access.MANAGE else [],
@@ -155,7 +158,8 @@ def plot_page(plot_id):
                            pending=service.pending_safe_interval([plot.id]),
                            access=service.access_to(g.user, plot.farm), Access=Access,
                            plantings=list(service.plantings_of(plot)), logs=logs,
-                           log_plots=service.plots_of_logs(logs))
+                           log_plots=service.plots_of_logs(logs),
+                           log_photos=service.photos_of_logs(logs))
 
 
 @bp.post("/plots/<int:plot_id>/<any(archive, restore):action>")
@@ -194,6 +198,7 @@ def planting_page(planting_id):
         service.Log.planting == planting).limit(20))
     return render_template("farms/planting.html", planting=planting, plot=planting.plot,
                            farm=planting.plot.farm, logs=logs, log_plots=service.plots_of_logs(logs),
+                           log_photos=service.photos_of_logs(logs),
                            access=service.access_to(g.user, planting.plot.farm), Access=Access)
 
 
@@ -271,14 +276,34 @@ def log_new(plot_id):
         defaults["lot_number"] = service.suggest_lot()
     if kind == "harvest" and active:
         defaults["unit"] = active[0].crop.default_unit
-    form = _log_form(LogForm, farm, [plot], defaults)
+    form = _log_form(NewLogForm, farm, [plot], defaults)
     # The page's script sends the entry with the UUID it queued it under (the idempotency key): a
-    # post whose answer the network lost is stored once when the queue sends it again.
-    done = submit(form, lambda: service.create_log(g.user, farm, form.data, offline=service.offline_entry(
-                      request.form.get("client_id"), request.form.get("recorded_at"))),
+    # post whose answer the network lost is stored once when the queue sends it again. (With photos the
+    # script sends the entry, photos shrunk on the phone, through the JSON API; without the script the
+    # photos come here as the camera made them, and are made safe the same way.)
+    done = submit(form, lambda: service.create_log(g.user, farm, form.log_data(), offline=service.offline_entry(
+                      request.form.get("client_id"), request.form.get("recorded_at")),
+                      photos=_uploaded_photos(form)),
                   _saved_message, lambda log: _saved_url(log, plot))
     pending = service.pending_safe_interval([plot.id]) if kind == "harvest" else None
     return done or _form_page("farms/log_form.html", form, plot=plot, farm=farm, kind=kind, pending=pending)
+
+
+def _uploaded_photos(form):
+    uploads = [f for f in request.files.getlist(form.photos.name) if f and f.filename]
+    if len(uploads) > service.PHOTOS_PER_LOG:
+        raise ValidationError(_("At most %(n)d photos on one log.", n=service.PHOTOS_PER_LOG),
+                              {"photos": _("At most %(n)d photos on one log.", n=service.PHOTOS_PER_LOG)})
+    return [service.prepare_photo(upload.read(), keep_location=bool(form.keep_location.data)) for upload in uploads]
+
+
+@bp.get("/logs/<int:log_id>/photos/<sha256>")
+def log_photo(log_id, sha256):
+    """A photo of a log (``?size=thumbnail``: its small JPEG), for those who may see the log."""
+    from farms.api import photo_response
+
+    data, media_type = service.log_photo(g.user, log_id, sha256, thumbnail=request.args.get("size") == "thumbnail")
+    return photo_response(data, media_type)
 
 
 @bp.route("/logs/<int:log_id>/correct", methods=["GET", "POST"])
@@ -353,6 +378,7 @@ def log_history():
     logs = list(query.paginate(page, LOGS_PER_PAGE))
     plots = list(service.plots_of(farm)) if farm else []
     return render_template("farms/log_history.html", logs=logs, log_plots=service.plots_of_logs(logs),
+                           log_photos=service.photos_of_logs(logs),
                            farms=farms, plots=plots, farm=farm, plot=plot, kind=kind, dates=dates,
                            errors=errors, page=page, total=total, per_page=LOGS_PER_PAGE,
                            can_log=bool(service.farm_ids_with_access(g.user, Access.LOG)))
@@ -363,5 +389,6 @@ def log_page(log_id):
     log = service.get_log(g.user, log_id)
     return render_template("farms/log.html", log=log, farm=log.farm,
                            plots=service.plots_of_logs([log])[log.id],
+                           photos=service.photos_of_logs([log])[log.id],
                            can_change=log.voided_at is None and service.access_to(g.user, log.farm) >= Access.LOG,
                            safe_day=service.safe_harvest_day(log) if log.voided_at is None else None)

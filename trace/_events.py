@@ -11,6 +11,7 @@ from flask import current_app
 
 from flask_babel import gettext as _
 
+from farms import service as farms
 from trace import permissions
 from trace._access import _require_holder, acting_organisations
 from trace._core import (DISPOSITIONS, NS, RECORDABLE_STEPS, UOM, batch_url, canonical_json, digest, organisation_uri,
@@ -123,14 +124,20 @@ def _organisation_for(user, batch, acting):
     return user.organisation
 
 
-def _attachments(hashes):
+def _attachments(hashes, user=None):
+    """What events cite of each SHA-256: an uploaded attachment, or (for ``user``) a photo of a farm log
+    the user may see, which stays in the farm log (farms keeps it; it is not copied here)."""
     result = []
     for sha in hashes or []:
         attachment = Attachment.get_or_none(Attachment.sha256 == sha)
-        if attachment is None:
+        if attachment is not None:
+            result.append({"sha256": attachment.sha256, "filename": attachment.filename,
+                           "mediaType": attachment.media_type, "size": attachment.size})
+            continue
+        photo = farms.photo_attachment(user, sha) if user is not None and isinstance(sha, str) else None
+        if photo is None:
             raise ValidationError(_("Unknown attachment."), {"attachments": sha})
-        result.append({"sha256": attachment.sha256, "filename": attachment.filename,
-                       "mediaType": attachment.media_type, "size": attachment.size})
+        result.append(photo)
     return result
 
 
@@ -219,7 +226,7 @@ def record_event(user, batch, data):
             document[f"{NS}:notes"] = data["notes"][:1000]
         if data.get("source_event_id"):
             document[f"{NS}:sourceEventID"] = data["source_event_id"]
-        attachments = _attachments(data.get("attachments"))
+        attachments = _attachments(data.get("attachments"), user)
         if attachments:
             document[f"{NS}:attachments"] = attachments
 

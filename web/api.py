@@ -218,6 +218,12 @@ def json_body():
         raise ApiError(400, "bad_request", _("The body is not valid JSON.")) from None
     if data is None:
         raise ApiError(400, "bad_request", _("The body must be a JSON object, not null."))
+    return json_object(data)
+
+
+def json_object(data):
+    """``data`` (parsed JSON: a request's body, or a multipart part holding JSON) if it is an object,
+    else a 400 that says so (its values are checked by the JSONForm it goes through)."""
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", _("The body must be a JSON object."))
     return data

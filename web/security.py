@@ -12,8 +12,9 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
 # Pages load nothing from elsewhere and run no inline script: say so, and refuse framing
-# (a framed page could be clicked through, "rotate device token" say).
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+# (a framed page could be clicked through, "rotate device token" say). Images may also be blob: URLs:
+# the photos of the log kept on the phone, shown from IndexedDB until they are sent.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
                            "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
                            "form-action 'self'; frame-ancestors 'none'")
 

@@ -92,3 +92,35 @@ def test_the_quota_message_says_how_much_is_used(app, client, world):
     assert response.json["error"]["message"] == (
         "Your organisation's attachment storage is full: 0.7 MB of 1.0 MB used, and this file needs 0.7 MB. "
         "Ask the administrator for more room.")
+
+
+def test_an_event_may_cite_a_photo_of_the_farm_log(app, client, journey, world):
+    """The photo of an observation stays in the farm log; a journey event names it by its SHA-256, for
+    those who may see the log (the farm's people, its cooperative), and for no one else."""
+    import json
+    import uuid
+
+    from tests.farms.test_photos import camera_jpeg
+
+    body = {"kind": "observation", "timestamp": journey.at(3).strftime("%Y-%m-%dT%H:%M"),
+            "plots": [world.plot_a.id], "notes": "采前果面照片", "client_id": str(uuid.uuid4())}
+    log = client.post(f"{PREFIX}/farms/{world.farm_a.id}/logs", headers=bearer(world.farmer_a),
+                      data={"log": json.dumps(body), "photo": (io.BytesIO(camera_jpeg(size=(800, 600))), "a.jpg")},
+                      content_type="multipart/form-data")
+    assert log.status_code == 201, log.json
+    sha = log.json["photos"][0]["sha256"]
+    batch = client.post(f"{PREFIX}/batches", headers=bearer(world.farmer_a), json={"harvest_log": journey.harvest.id})
+    assert batch.status_code == 201, batch.json
+    stored = client.post(f"{PREFIX}/batches/{batch.json['id']}/events", headers=bearer(world.operator), json={
+        "biz_step": "storing", "event_time": journey.at(2).isoformat(), "attachments": [sha]})
+    assert stored.status_code == 201, stored.json
+    [cited] = [value for key, value in stored.json["document"].items() if key.endswith(":attachments")][0]
+    assert (cited["sha256"], cited["mediaType"], cited["size"]) == (sha, "image/jpeg", log.json["photos"][0]["size"])
+    assert Attachment.select().count() == 0  # not copied out of the farm log
+    # Someone who cannot see farm A's log cannot cite its photo: to them it is unknown.
+    from farms import service
+
+    with app.test_request_context():
+        assert service.photo_attachment(world.farmer_b, sha) is None
+        assert service.photo_attachment(world.stranger, sha) is None
+        assert service.photo_attachment(world.operator, sha)["sha256"] == sha

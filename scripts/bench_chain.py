@@ -466,7 +466,7 @@ def main():
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=0,
                         help="gunicorn worker processes (0: one per CPU core, as scripts/run starts)")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (scripts/run: 4)")
+    parser.add_argument("--threads", type=int, default=2, help="gunicorn threads per worker (scripts/run: 2)")
     parser.add_argument("--cache-seconds", type=int, default=300,
                         help="CHAIN_VERIFY_CACHE_SECONDS of the server (0: verify on every request)")
     parser.add_argument("--profile", type=int, default=0, metavar="N",

@@ -8,7 +8,7 @@ from web import DOMAINS, db, registry, scheduler
 from web.api import openapi_document
 
 WEB = Path(__file__).resolve().parents[2] / "web"
-WEB_BLUEPRINTS = {"accounts", "people", "api"}  # people: the administrators' pages of web.accounts
+WEB_BLUEPRINTS = {"accounts", "people", "people_api", "api"}  # people(_api): the administrators' pages and JSON of web.accounts
 WEB_COMMANDS = {"init-db", "load-demo", "create-user", "worker", "make-migration"}
 
 

@@ -3,7 +3,10 @@ page still offline, and when the connection returns every entry is stored exactl
 connection drops in the middle of sending them.
 
 Offline is Chromium's own network emulation through the DevTools protocol, as a phone losing its signal:
-the page's requests fail, and the service worker answers from what it kept."""
+the page's requests fail, and the service worker answers from what it kept. Chromium applies the emulation
+to a reloaded document a moment after its first scripts run, and a request sent in that moment goes out;
+a phone without signal reaches no server, so while offline the test server also breaks every connection
+that arrives, and counts it (``seen["leaked"]``) apart from the requests the app answered."""
 import socket
 import threading
 import time
@@ -29,10 +32,15 @@ def server(app):
 
     with app.app_context():
         demo.load(only=("farms",))
-    seen = {"requests": [], "log_posts": [], "cut": None, "was_cut": threading.Event()}
+    seen = {"requests": [], "log_posts": [], "leaked": [], "cut": None, "was_cut": threading.Event()}
+    NETWORK["off"] = False
 
     @app.before_request
     def _note():
+        if NETWORK["off"]:
+            seen["leaked"].append((request.method, request.full_path))
+            cut_connection()
+            return "", 503  # never leaves: the connection is gone
         seen["requests"].append((request.method, request.full_path))
 
     @app.after_request
@@ -42,9 +50,7 @@ def server(app):
             if seen["cut"] == len(seen["log_posts"]):
                 # The log is stored, and the connection breaks before its answer leaves: the phone
                 # cannot know whether it arrived.
-                connection = request.environ["werkzeug.socket"]
-                connection.shutdown(socket.SHUT_RDWR)
-                connection.close()
+                cut_connection()
                 seen["log_posts"][-1] = "cut"
                 seen["was_cut"].set()
         return response
@@ -52,6 +58,17 @@ def server(app):
     origin, stop = serve(app)
     yield origin, seen
     stop()
+
+
+NETWORK = {"off": False}  # the phone's signal, as the test server sees it
+
+
+def cut_connection():
+    from flask import request
+
+    connection = request.environ["werkzeug.socket"]
+    connection.shutdown(socket.SHUT_RDWR)
+    connection.close()
 
 
 class Worker:
@@ -88,6 +105,7 @@ CONDITIONS = {"latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
 
 
 def offline(driver, on):
+    NETWORK["off"] = on
     if not hasattr(driver, "worker"):
         driver.worker = Worker(driver)
         driver.worker.send("Network.enable")

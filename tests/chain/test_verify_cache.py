@@ -76,7 +76,9 @@ def test_an_inserted_event_shows_at_once(verified):
 
 @pytest.mark.parametrize("sql", [
     "UPDATE seal SET leaf = '0x' || substr(leaf, 5) || 'ab' WHERE id = ?",
-    "UPDATE seal SET signature = substr(signature, 1, 10) || '00' || substr(signature, 13) WHERE id = ?",
+    # One byte of the signature changed (to 00, or to 11 where it was 00 already).
+    "UPDATE seal SET signature = substr(signature, 1, 10) || CASE substr(signature, 11, 2) WHEN '00' THEN '11' "
+    "ELSE '00' END || substr(signature, 13) WHERE id = ?",
     "UPDATE seal SET proof = '[]' WHERE id = ?",
     "DELETE FROM seal WHERE id = ?",
 ])

@@ -71,6 +71,8 @@ def plantings_of(plot, include_ended=True):
 
 def create_planting(user, plot, data):
     require(access_to(user, plot.farm), Access.LOG)
+    if plot.archived_at:
+        raise ValidationError(_("The plot %(name)s has been archived and takes no new plantings.", name=plot.name))
     crop = Crop.get_or_none(Crop.id == data["crop"])
     if crop is None:
         raise ValidationError(_("Unknown crop."), {"crop": _("Choose a crop from the catalogue.")})

@@ -41,10 +41,14 @@ def apply_errors(form, error, aliases=None):
     from flask import flash
 
     aliases = aliases or {}
+    shown = False
     for name, message in (error.fields or {}).items():
         field = getattr(form, aliases.get(name, name), None)
         if field is not None and message and hasattr(field, "errors"):
             field.errors = list(field.errors) + [message]
+            shown = True
+    if not shown:  # a rule about the whole entry: the form has an error all the same (the page answers 422)
+        form.form_errors.append(error.message)
     flash(error.message, "error")
 
 

@@ -123,3 +123,32 @@ def test_a_log_posted_for_an_archived_plot_is_refused_with_the_reason(app, world
     data.update(plots=[str(world.plot_b.id)])
     response = worker.post(f"/plots/{second.id}/logs/new?kind=observation", data=data)
     assert response.status_code == 422 and Log.select().count() == before
+
+
+def test_an_archived_plot_takes_no_new_planting(app, world, three_plots):
+    """The plot page no longer offers 新建种植批次; the form posted anyway, or the API, is refused with the
+    reason and stores nothing. A plot brought back takes plantings again."""
+    from farms.models import Planting
+
+    owner = signed_in(app, "farmer_a")
+    new_planting = f"/plots/{world.plot_a.id}/plantings/new"
+    assert new_planting not in owner.get(f"/plots/{world.plot_a.id}").get_data(as_text=True)
+    assert f"/plots/{three_plots[0].id}/plantings/new" in owner.get(f"/plots/{three_plots[0].id}").get_data(as_text=True)
+
+    crop = world.planting_a.crop_id
+    before = Planting.select().count()
+    response = post(owner, new_planting, {"crop": crop, "start_method": "transplanted", "start_date": "2026-12-01",
+                                          "variety": "纽荷尔"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "地块 1号园 已归档，不能再新建种植批次。" in html and "纽荷尔" in html
+    api = owner.post(f"/api/v1/plots/{world.plot_a.id}/plantings", headers={"X-CSRFToken": csrf_token(owner)},
+                     json={"crop": crop, "start_date": "2026-12-01"})
+    assert api.status_code == 422 and api.json["error"]["message"] == "地块 1号园 已归档，不能再新建种植批次。"
+    assert Planting.select().count() == before
+
+    from farms import service
+
+    service.archive_plot(world.farmer_a, Plot.get_by_id(world.plot_a.id), archived=False)
+    assert post(owner, new_planting, {"crop": crop, "start_method": "transplanted",
+                                      "start_date": "2026-12-01"}).status_code == 302
+    assert Planting.select().count() == before + 1

@@ -195,12 +195,18 @@ def _python_recursion_limit():
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(monkeypatch):
-    """Hashing is deliberately slow; tests hash each distinct password once."""
+    """Hashing is deliberately slow (scrypt, about 0.1 s to hash and again to check at sign-in).
+    Tests store one-round PBKDF2 hashes instead, which werkzeug checks by the method the hash
+    names; what is tested is that passwords are hashed and checked, not their cost. Programs the
+    tests start (scripts/run, the workers) hash as in production."""
     import functools
+
+    from werkzeug.security import generate_password_hash
 
     from web.accounts import service
 
-    monkeypatch.setattr(service, "hash_password", functools.lru_cache(maxsize=None)(service.hash_password))
+    monkeypatch.setattr(service, "generate_password_hash",
+                        functools.partial(generate_password_hash, method="pbkdf2:sha256:1"))
 
 
 @pytest.fixture

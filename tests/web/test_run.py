@@ -52,9 +52,10 @@ def test_a_killed_ingest_worker_is_restarted_and_readings_sent_meanwhile_are_sto
     proc = subprocess.Popen([str(ROOT / "scripts" / "run")], cwd=ROOT, env=env, stdout=out,
                             stderr=subprocess.STDOUT, start_new_session=True)
 
-    def log():
+    def log(whole=False):
         out.flush()
-        return (tmp_path / "run.log").read_text(errors="replace")[-6000:]
+        text = (tmp_path / "run.log").read_text(errors="replace")
+        return text if whole else text[-6000:]
 
     conf = data / "supervisord.conf"
     try:
@@ -62,6 +63,9 @@ def test_a_killed_ingest_worker_is_restarted_and_readings_sent_meanwhile_are_sto
         assert proc.poll() is None, log()
         _wait(lambda: (data / "simulator_tokens.json").exists(), 60, "the simulator's device tokens", log)
         device = json.loads((data / "simulator_tokens.json").read_text())[0]
+        # The broker keeps messages for the worker from the moment its subscription exists: a worker killed
+        # before it first subscribed (a slow start under load) has nothing kept for it yet.
+        _wait(lambda: f"subscribed to run-{run}/" in log(whole=True), 60, "the ingest worker's subscription", log)
 
         def ctl(*args):
             return subprocess.run([str(ROOT / ".venv" / "bin" / "supervisorctl"), "-c", str(conf), *args],

@@ -174,7 +174,7 @@ def load(w, postgres):
     ]
     with database.connection_context():
         for model, fields, rows in tables:
-            bulk(model, *_with_defaults(model, fields, rows), postgres)
+            bulk(model, fields, rows, postgres)
         if postgres:
             for model, _fields, _rows in tables:
                 table = model._meta.table_name
@@ -183,17 +183,6 @@ def load(w, postgres):
             database.execute_sql("ANALYZE")
         else:
             database.execute_sql("ANALYZE")
-
-
-def _with_defaults(model, fields, rows):
-    """``fields`` and ``rows`` completed with every other column of ``model`` at its default (columns that later
-    features add, such as a log's correction links, need no change here)."""
-    given = {f.name for f in fields}
-    extra = [f for f in model._meta.sorted_fields if f.name not in given]
-    if not extra:
-        return fields, rows
-    values = tuple(f.default() if callable(f.default) else f.default for f in extra)
-    return fields + extra, [tuple(row) + values for row in rows]
 
 
 RAW_SQL = [

@@ -609,12 +609,14 @@ def generate(events, seed):
 def bulk(model, fields, rows, postgres):
     """Insert ``rows`` (tuples in the order of ``fields``) in chunks, a transaction per 100 chunks.
 
-    The statement is the one ``insert_many`` builds; the driver repeats it for every row of a chunk
-    (executemany on SQLite, execute_values on PostgreSQL). Building each chunk's SQL in peewee
+    Columns not in ``fields`` get their defaults (``with_defaults``). The statement is the one
+    ``insert_many`` builds; the driver repeats it for every row of a chunk (executemany on SQLite,
+    execute_values on PostgreSQL). Building each chunk's SQL in peewee
     instead costs about 160 s per million events, most of the time budget.
     """
     from web.db import database
 
+    fields, rows = with_defaults(model, fields, rows)
     query = model.insert_many(rows[:1], fields=fields).returning()
     sql, params = query.sql()
     if len(params) != len(fields):
@@ -633,6 +635,17 @@ def bulk(model, fields, rows, postgres):
                     execute_values(cursor, sql, rows[i:i + per_chunk], page_size=per_chunk)
                 else:
                     cursor.executemany(sql, rows[i:i + per_chunk])
+
+
+def with_defaults(model, fields, rows):
+    """``fields`` and ``rows`` completed with every other column of ``model`` at its default: columns that later
+    features add (an organisation's address, a log's correction links) need no change in the generators."""
+    given = {f.name for f in fields}
+    extra = [f for f in model._meta.sorted_fields if f.name not in given]
+    if not extra:
+        return fields, rows
+    values = tuple(f.default() if callable(f.default) else f.default for f in extra)
+    return fields + extra, [tuple(row) + values for row in rows]
 
 
 def load(world, postgres):

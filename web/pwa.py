@@ -1,10 +1,51 @@
 """The installable app: the service worker, served from the site's root so that its scope is every page
-(web/static/sw.js; the page script web/static/offline.js registers it and keeps the offline queue)."""
-import datetime as dt
+(web/static/sw.js; the page script web/static/offline.js registers it and keeps the offline queue).
 
-from flask import current_app, send_from_directory
+The app shell (SHELL: the page's stylesheet and scripts) carries a version, a digest of those files: pages link
+``/static/offline.js?v=<version>`` and the worker is served with the same version written into it. A new release
+therefore changes the worker's bytes, the phone installs it and keeps the new shell in place of the old, and a page
+never runs an old script against new markup (an old offline.js would queue a log without its photos)."""
+import datetime as dt
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from flask import current_app, request
 
 from web.clock import local_zone
+
+SHELL = ("app.css", "app.js", "offline.js")
+VERSION_LINE = "var VERSION = 'dev';"
+
+
+def _stamp(static_folder, names):
+    """What the files are now (their modification times): an edited file is read again."""
+    return tuple((Path(static_folder) / name).stat().st_mtime_ns for name in names)
+
+
+def shell_version(static_folder):
+    return _shell_version(static_folder, _stamp(static_folder, SHELL))
+
+
+@lru_cache(maxsize=8)
+def _shell_version(static_folder, _stamp):
+    digest = hashlib.sha256()
+    for name in SHELL:
+        digest.update((Path(static_folder) / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def worker_source(static_folder):
+    """sw.js with the shell's version written in."""
+    return _worker_source(static_folder, shell_version(static_folder), _stamp(static_folder, ["sw.js"]))
+
+
+@lru_cache(maxsize=8)
+def _worker_source(static_folder, version, _stamp):
+    source = (Path(static_folder) / "sw.js").read_text(encoding="utf-8")
+    if VERSION_LINE not in source:
+        raise RuntimeError(f"web/static/sw.js must hold the line {VERSION_LINE!r}")
+    return source.replace(VERSION_LINE, f"var VERSION = '{version}';")
 
 
 def init_app(app):
@@ -13,10 +54,16 @@ def init_app(app):
         # The page's scripts write and show times in the app's zone, whatever the phone's own.
         return {"utc_offset": int(dt.datetime.now(local_zone()).utcoffset().total_seconds() // 60)}
 
+    @app.url_defaults
+    def _versioned_shell(endpoint, values):
+        if endpoint == "static" and values.get("filename") in SHELL:
+            values.setdefault("v", shell_version(current_app.static_folder))
+
     @app.get("/sw.js")
     def service_worker():
-        response = send_from_directory(current_app.static_folder, "sw.js", mimetype="text/javascript",
-                                       max_age=0)
+        source = worker_source(current_app.static_folder)
+        response = current_app.response_class(source, mimetype="text/javascript")
         # A new worker is picked up on the next visit, not after a cache lifetime.
         response.headers["Cache-Control"] = "no-cache"
-        return response
+        response.set_etag(hashlib.sha256(source.encode()).hexdigest()[:16])
+        return response.make_conditional(request)

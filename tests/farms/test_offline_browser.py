@@ -313,3 +313,46 @@ def test_a_refused_entry_shows_why_and_is_fixed_or_dropped(app, server, phone):
     wait(phone, lambda d: "/logs/new" not in d.current_url)
     assert stored(app, notes) == [notes[0]]
     assert seen["log_posts"] == [422, 422, 201]
+
+
+def test_a_release_replaces_the_kept_shell_and_pages_kept_before_it_still_work_offline(app, server, phone,
+                                                                                       monkeypatch):
+    """A new release (another shell version) reaches an installed phone on its next visit: the new worker keeps
+    the new shell in place of the old. A log form kept before the release, opened with no signal, asks for its
+    own (old) script version; the worker answers with the new one, and an entry made there is queued and
+    stored once when the signal returns."""
+    from web import pwa
+
+    origin, seen = server
+    notes = ["发布后离线记：春梢萌发整齐"]
+    form_url = sign_in_and_open_the_log_form(app, phone, origin)
+    settled(seen)
+    old = pwa.shell_version(app.static_folder)
+
+    def shells(driver):
+        return driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            caches.keys().then(keys => done(keys.filter(k => k.startsWith('shell-')).sort()));""")
+
+    assert shells(phone) == [f"shell-{old}"]
+    monkeypatch.setattr(pwa, "shell_version", lambda folder: "0123456789ab")  # the release
+    phone.get(origin + "/dashboard")  # the next visit: the browser sees a changed worker ...
+    assert "offline.js?v=0123456789ab" in phone.page_source  # ... and the page already runs the new scripts
+    # Chromium lets the new worker take over once no page of the old one is open (skipWaiting notwithstanding,
+    # under chromedriver): the app closed and opened again.
+    phone.get("about:blank")
+    time.sleep(2)
+    phone.get(origin + "/dashboard")
+    wait(phone, lambda d: shells(d) == ["shell-0123456789ab"])  # the old shell is gone
+    time.sleep(1)  # the old worker's DevTools target goes away
+
+    offline(phone, True)
+    phone.get(origin + form_url)  # the copy kept before the release
+    assert f"offline.js?v={old}" in phone.page_source
+    enter(phone, notes[0])
+    wait(phone, lambda d: waiting(d) == 1)
+    assert stored(app, notes) == []
+    assert {path for _method, path in seen["leaked"]} <= {"/sw.js?"}  # the browser's own update check
+    offline(phone, False)
+    wait(phone, lambda d: waiting(d) == 0)
+    assert stored(app, notes) == notes

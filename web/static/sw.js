@@ -3,11 +3,13 @@
 // while there is one (and refresh the copy kept), and from the copy when there is none. Posts are never
 // touched here: the page's own queue (offline.js) keeps entries made offline.
 'use strict';
-var VERSION = 'v1';
+// The shell's version, written in by the server (web/pwa.py): a digest of app.css, app.js and offline.js, which
+// pages link with ?v=VERSION. A new release changes this file, so phones install the new worker and shell.
+var VERSION = 'dev';
 var SHELL = 'shell-' + VERSION;
-var PAGES = 'pages-' + VERSION;
-var SHELL_URLS = ['/static/app.css', '/static/app.js', '/static/offline.js', '/static/manifest.webmanifest',
-  '/static/icons/icon-192.png'];
+var PAGES = 'pages-v1';  // the farmer's pages outlive a release: each is refreshed when next seen online
+var SHELL_URLS = ['/static/app.css?v=' + VERSION, '/static/app.js?v=' + VERSION, '/static/offline.js?v=' + VERSION,
+  '/static/manifest.webmanifest', '/static/icons/icon-192.png'];
 var PAGE = /^\/(dashboard|logs\/|farms\/\d+|plots\/\d+|plots\/\d+\/logs\/new|api\/v1\/input-products)$/;
 var MAX_WARM = 150;
 
@@ -48,10 +50,17 @@ self.addEventListener('fetch', function (event) {
   var url = new URL(request.url);
   if (request.method !== 'GET' || url.origin !== self.location.origin) return;
   if (url.pathname.indexOf('/static/') === 0) {
-    // The shell: the kept copy at once, refreshed behind it.
+    // The shell: the kept copy at once, refreshed behind it. Offline, a page kept before a release asks for
+    // its own version of a script: the one this release keeps stands in for it.
     event.respondWith(caches.match(request).then(function (hit) {
       var fresh = fetch(request).then(function (response) { return keep(SHELL, request, response); });
-      return hit || fresh;
+      if (hit) return hit;
+      return fresh.catch(function (err) {
+        return caches.match(request, {ignoreSearch: true, cacheName: SHELL}).then(function (any) {
+          if (any) return any;
+          throw err;
+        });
+      });
     }));
   } else if (PAGE.test(url.pathname)) {
     event.respondWith(fetch(request).then(function (response) {

@@ -31,7 +31,7 @@ def test_dashboard_has_divisions_trend_lines_and_charts(client, world, figures):
     assert '<svg class="chart columns"' in page  # harvest by month
     assert "脐橙" in page and "茶" in page
     # No inline script and nothing from elsewhere: only the site's own scripts (the app's and the offline queue).
-    assert all(re.fullmatch(r'<script src="/static/[a-z]+\.js" defer>', tag) for tag in re.findall(r"<script[^>]*>", page))
+    assert all(re.fullmatch(r'<script src="/static/[a-z]+\.js\?v=[0-9a-f]{12}" defer>', tag) for tag in re.findall(r"<script[^>]*>", page))
     assert "http://" not in page and "https://" not in page  # nothing loaded from elsewhere
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
 

@@ -113,11 +113,20 @@ class Backend:
                 cur.execute(f'CREATE TABLE "{self.snapshot}"."{table}" AS SELECT * FROM "{self.schema}"."{table}"')
                 if cur.rowcount:
                     filled.append(table)
-        self.restore_sql = (
-            "TRUNCATE {} RESTART IDENTITY CASCADE;".format(", ".join(f'"{self.schema}"."{t}"' for t in self.tables))
-            + "".join(f'INSERT INTO "{self.schema}"."{t}" SELECT * FROM "{self.snapshot}"."{t}";' for t in filled)
-            + "".join(f"SELECT setval('\"{self.schema}\".\"{name}\"', {value}, {called});"
-                      for name, value, called in sequences))
+            cur.execute("SELECT current_setting('is_superuser') = 'on'")
+            superuser = cur.fetchone()[0]
+        refill = ("".join(f'INSERT INTO "{self.schema}"."{t}" SELECT * FROM "{self.snapshot}"."{t}";' for t in filled)
+                  + "".join(f"SELECT setval('\"{self.schema}\".\"{name}\"', {value}, {called});"
+                            for name, value, called in sequences))
+        if superuser:
+            # DELETE with triggers and foreign-key checks off (replica role: the rows put back are the migrated
+            # ones): about 7 ms a test, where TRUNCATE of the 47 tables takes about 280 ms.
+            self.restore_sql = ("SET session_replication_role = replica;"
+                                + "".join(f'DELETE FROM "{self.schema}"."{t}";' for t in self.tables)
+                                + refill + "SET session_replication_role = DEFAULT;")
+        else:
+            self.restore_sql = "TRUNCATE {} RESTART IDENTITY CASCADE;".format(
+                ", ".join(f'"{self.schema}"."{t}"' for t in self.tables)) + refill
 
     def reset(self):
         """PostgreSQL: back to the freshly migrated data (SQLite copies a file instead)."""
@@ -129,7 +138,10 @@ class Backend:
                 self._rebuild()
                 return
             cur.execute("SET lock_timeout = '60s'")
-            cur.execute(self.restore_sql)
+            try:
+                cur.execute(self.restore_sql)
+            finally:
+                cur.execute("SET session_replication_role = DEFAULT")
 
     def _rebuild(self):
         """A test changed the schema: migrate a fresh one (rare, and slower than a restore)."""

@@ -135,12 +135,15 @@ def test_an_archived_plot_takes_no_new_planting(app, world, three_plots):
     assert new_planting not in owner.get(f"/plots/{world.plot_a.id}").get_data(as_text=True)
     assert f"/plots/{three_plots[0].id}/plantings/new" in owner.get(f"/plots/{three_plots[0].id}").get_data(as_text=True)
 
+    form = owner.get(new_planting).get_data(as_text=True)  # a link kept from before: told at once
+    assert 'id="archived-warning"' in form and "地块 1号园 已归档，不能再新建种植批次。" in form
+
     crop = world.planting_a.crop_id
     before = Planting.select().count()
     response = post(owner, new_planting, {"crop": crop, "start_method": "transplanted", "start_date": "2026-12-01",
                                           "variety": "纽荷尔"})
     html = response.get_data(as_text=True)
-    assert response.status_code == 422 and "地块 1号园 已归档，不能再新建种植批次。" in html and "纽荷尔" in html
+    assert response.status_code == 422 and html.count("地块 1号园 已归档，不能再新建种植批次。") == 1 and "纽荷尔" in html
     api = owner.post(f"/api/v1/plots/{world.plot_a.id}/plantings", headers={"X-CSRFToken": csrf_token(owner)},
                      json={"crop": crop, "start_date": "2026-12-01"})
     assert api.status_code == 422 and api.json["error"]["message"] == "地块 1号园 已归档，不能再新建种植批次。"

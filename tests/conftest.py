@@ -123,7 +123,7 @@ class Backend:
             # ones): about 7 ms a test, where TRUNCATE of the 47 tables takes about 280 ms.
             self.restore_sql = ("SET session_replication_role = replica;"
                                 + "".join(f'DELETE FROM "{self.schema}"."{t}";' for t in self.tables)
-                                + refill + "SET session_replication_role = DEFAULT;")
+                                + refill)  # reset() puts the role back, also when this fails
         else:
             self.restore_sql = "TRUNCATE {} RESTART IDENTITY CASCADE;".format(
                 ", ".join(f'"{self.schema}"."{t}"' for t in self.tables)) + refill

@@ -37,15 +37,17 @@ def _shell_version(static_folder, _stamp):
 
 def worker_source(static_folder):
     """sw.js with the shell's version written in."""
-    return _worker_source(static_folder, shell_version(static_folder), _stamp(static_folder, ["sw.js"]))
+    return _worker(static_folder, shell_version(static_folder), _stamp(static_folder, ["sw.js"]))[0]
 
 
 @lru_cache(maxsize=8)
-def _worker_source(static_folder, version, _stamp):
+def _worker(static_folder, version, _stamp):
+    """(source, ETag) of sw.js at ``version``."""
     source = (Path(static_folder) / "sw.js").read_text(encoding="utf-8")
     if VERSION_LINE not in source:
         raise RuntimeError(f"web/static/sw.js must hold the line {VERSION_LINE!r}")
-    return source.replace(VERSION_LINE, f"var VERSION = '{version}';")
+    source = source.replace(VERSION_LINE, f"var VERSION = '{version}';")
+    return source, hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
 def init_app(app):
@@ -61,9 +63,10 @@ def init_app(app):
 
     @app.get("/sw.js")
     def service_worker():
-        source = worker_source(current_app.static_folder)
+        folder = current_app.static_folder
+        source, etag = _worker(folder, shell_version(folder), _stamp(folder, ["sw.js"]))
         response = current_app.response_class(source, mimetype="text/javascript")
         # A new worker is picked up on the next visit, not after a cache lifetime.
         response.headers["Cache-Control"] = "no-cache"
-        response.set_etag(hashlib.sha256(source.encode()).hexdigest()[:16])
+        response.set_etag(etag)
         return response.make_conditional(request)
